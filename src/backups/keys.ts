@@ -1,0 +1,28 @@
+import type { AuthenticatedSystem } from "../auth/credentials";
+
+// The only place object keys are built. Every key derives from the authenticated record
+// (organisation and system key, both allowlisted when the record was read) and, for a single
+// backup, from an id that passed the allowlist: nothing else from the request reaches a key.
+
+/** `{organization_id}/{system_key}/`: the system's own prefix. */
+export function systemPrefix(system: Pick<AuthenticatedSystem, "organizationId" | "systemKey">): string {
+  return `${system.organizationId}/${system.systemKey}/`;
+}
+
+/** `{organization_id}/`: every system of an organisation (used to rebuild the quota ledger). */
+export function organizationPrefix(organizationId: string): string {
+  return `${organizationId}/`;
+}
+
+/** The object key of one backup of the system. */
+export function backupKey(system: Pick<AuthenticatedSystem, "organizationId" | "systemKey">, id: string): string {
+  return systemPrefix(system) + id;
+}
+
+/** Where an upload is written while its digest is computed; outside every system prefix. */
+export const STAGING_PREFIX = ".staging/";
+
+/** The staging key of an upload in progress. */
+export function stagingKey(system: Pick<AuthenticatedSystem, "organizationId" | "systemKey">, id: string): string {
+  return STAGING_PREFIX + backupKey(system, id);
+}

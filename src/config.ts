@@ -1,0 +1,66 @@
+/** Limits of the service, parsed once per environment from the `[vars]` strings. */
+export interface Limits {
+  /** Largest accepted upload body, in bytes. */
+  maxUploadSize: number;
+  /** Newest backups kept per system (the rotating tier). */
+  maxPerSystem: number;
+  /** Bytes kept per system by the rotating tier; a single larger upload is refused. */
+  maxSizePerSystem: number;
+  /** Bytes per organisation; 0 disables the quota. */
+  maxSizePerOrg: number;
+  /** Uploads per system per rolling minute / hour; 0 disables. */
+  rateLimitPerMinute: number;
+  rateLimitPerHour: number;
+  /** Keep the newest backup older than 24 h (1) or not (0). */
+  protectDaily: number;
+  /** Keep the newest backup of each of the last N weeks; 0 disables. */
+  protectWeekly: number;
+}
+
+/** Thrown when a configuration variable is missing or invalid; its message names the variable. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+type Spec = { min: number; max: number };
+const VARIABLES: Record<keyof Limits, [name: keyof Env & string, spec: Spec]> = {
+  maxUploadSize: ["BACKUP_MAX_UPLOAD_SIZE", { min: 1, max: 5 * 1024 ** 3 }],
+  maxPerSystem: ["BACKUP_MAX_PER_SYSTEM", { min: 1, max: 10_000 }],
+  maxSizePerSystem: ["BACKUP_MAX_SIZE_PER_SYSTEM", { min: 1, max: 2 ** 50 }],
+  maxSizePerOrg: ["BACKUP_MAX_SIZE_PER_ORG", { min: 0, max: 2 ** 53 - 1 }],
+  rateLimitPerMinute: ["BACKUP_RATE_LIMIT_PER_MINUTE", { min: 0, max: 1_000_000 }],
+  rateLimitPerHour: ["BACKUP_RATE_LIMIT_PER_HOUR", { min: 0, max: 1_000_000 }],
+  protectDaily: ["BACKUP_PROTECT_DAILY", { min: 0, max: 1 }],
+  protectWeekly: ["BACKUP_PROTECT_WEEKLY", { min: 0, max: 52 }],
+};
+
+const parsed = new WeakMap<object, Limits>();
+let orgQuotaWarned = false;
+
+/** Returns the validated limits for this environment, parsing the variables on first use only. */
+export function limitsOf(env: Env): Limits {
+  const cached = parsed.get(env);
+  if (cached) return cached;
+  const limits = parseLimits(env as unknown as Record<string, unknown>);
+  parsed.set(env, limits);
+  if (limits.maxSizePerOrg === 0 && !orgQuotaWarned) {
+    orgQuotaWarned = true;
+    console.warn(JSON.stringify({ level: "warn", event: "config", message: "BACKUP_MAX_SIZE_PER_ORG is 0: the organisation quota is disabled" }));
+  }
+  return limits;
+}
+
+/** Parses and validates every limit; throws ConfigError naming the first bad variable. */
+export function parseLimits(vars: Record<string, unknown>): Limits {
+  const limits = {} as Limits;
+  for (const [field, [name, { min, max }]] of Object.entries(VARIABLES) as [keyof Limits, [string, Spec]][]) {
+    const raw = vars[name];
+    if (typeof raw !== "string" && typeof raw !== "number") throw new ConfigError(`${name} is not set`);
+    const text = String(raw).trim();
+    if (!/^\d{1,16}$/.test(text)) throw new ConfigError(`${name} must be a non-negative integer, got ${JSON.stringify(raw)}`);
+    const value = Number(text);
+    if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
+    limits[field] = value;
+  }
+  return limits;
+}

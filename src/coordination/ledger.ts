@@ -1,0 +1,87 @@
+// The worker's side of the organisation ledger: one stub per organisation, bounded waits,
+// and every failure turned into a fail-closed 503.
+
+import type { AuthenticatedSystem } from "../auth/credentials";
+import type { RetentionPolicy } from "../backups/retention";
+import type { Limits } from "../config";
+import { ApiError, UnavailableError } from "../http/errors";
+import type { OrgLedger, ReserveResult } from "./org-ledger";
+
+/** How long the worker waits for the ledger before answering 503. */
+export const LEDGER_TIMEOUT_MS = 10_000;
+
+function ledgerOf(ns: DurableObjectNamespace<OrgLedger>, organizationId: string) {
+  return ns.get(ns.idFromName(organizationId));
+}
+
+/** Runs one ledger call with a deadline; any failure means the quota cannot be vouched for. */
+async function call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`ledger ${operation} timed out`)), LEDGER_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([run(), deadline]);
+  } catch (err) {
+    throw new UnavailableError("backup storage unavailable", err);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Admits an upload of `size` bytes for the system, or throws: 429 with Retry-After when its
+ * rate window is full, 413 when the organisation quota would be exceeded, 503 when unknown.
+ * Returns the reservation token to commit or release.
+ */
+export async function reserveUpload(
+  ns: DurableObjectNamespace<OrgLedger>,
+  system: AuthenticatedSystem,
+  size: number,
+  limits: Limits,
+): Promise<string> {
+  const result = await call<ReserveResult>("reserve", async () =>
+    ledgerOf(ns, system.organizationId).reserve({
+      organizationId: system.organizationId,
+      systemKey: system.systemKey,
+      size,
+      quota: limits.maxSizePerOrg,
+      perMinute: limits.rateLimitPerMinute,
+      perHour: limits.rateLimitPerHour,
+    }) as Promise<ReserveResult>,
+  );
+  if (result.ok) return result.token;
+  if (result.reason === "rate") {
+    throw new ApiError(429, "upload rate limit exceeded", { "Retry-After": String(result.retryAfterSeconds) }, {
+      retry_after: result.retryAfterSeconds,
+    });
+  }
+  // The quota itself is never echoed to the client.
+  throw new ApiError(413, "organization storage quota exceeded");
+}
+
+/** Records a stored backup and prunes under the retention policy; returns the pruned ids. */
+export async function commitUpload(
+  ns: DurableObjectNamespace<OrgLedger>,
+  system: AuthenticatedSystem,
+  token: string,
+  id: string,
+  size: number,
+  policy: RetentionPolicy,
+): Promise<string[]> {
+  return call("commit", () =>
+    ledgerOf(ns, system.organizationId).commit({ organizationId: system.organizationId, token, systemKey: system.systemKey, id, size, policy }),
+  );
+}
+
+/** Releases a reservation after a failed upload (best effort: it expires anyway). */
+export async function releaseUpload(ns: DurableObjectNamespace<OrgLedger>, system: AuthenticatedSystem, token: string): Promise<void> {
+  await call("release", () => ledgerOf(ns, system.organizationId).release(token)).catch((err) => {
+    console.error(JSON.stringify({ level: "error", event: "reservation release failed", system: system.systemKey, error: String(err.cause ?? err) }));
+  });
+}
+
+/** Frees a deleted backup's bytes at once. */
+export async function forgetBackup(ns: DurableObjectNamespace<OrgLedger>, system: AuthenticatedSystem, id: string): Promise<void> {
+  await call("forget", () => ledgerOf(ns, system.organizationId).forget(system.organizationId, system.systemKey, id));
+}

@@ -1,0 +1,180 @@
+// One Durable Object per organisation: the strongly consistent ledger behind the quota, the
+// upload rate windows and retention. Its SQLite tables mirror the organisation's committed
+// backups (system, id, size); R2 stays the source of truth and the ledger rebuilds itself from
+// an R2 listing of the organisation's prefix whenever its storage is new or lost.
+
+import { DurableObject } from "cloudflare:workers";
+import { isBackupId } from "../backups/ids";
+import { selectVictims, type RetentionPolicy } from "../backups/retention";
+import { listObjectSizes } from "../backups/store";
+import { organizationPrefix } from "../backups/keys";
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+/** A reservation not committed or released within this time no longer counts against the quota. */
+export const RESERVATION_TTL_MS = HOUR;
+/** Retry interval for prunes whose R2 delete failed. */
+const PRUNE_RETRY_MS = MINUTE;
+
+export interface ReserveRequest {
+  organizationId: string;
+  systemKey: string;
+  size: number;
+  /** 0 disables each of these. */
+  quota: number;
+  perMinute: number;
+  perHour: number;
+}
+
+export type ReserveResult =
+  | { ok: true; token: string }
+  | { ok: false; reason: "rate"; retryAfterSeconds: number }
+  | { ok: false; reason: "quota" };
+
+export interface CommitRequest {
+  organizationId: string;
+  token: string;
+  systemKey: string;
+  id: string;
+  size: number;
+  policy: RetentionPolicy;
+}
+
+export class OrgLedger extends DurableObject<Env> {
+  private readonly sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.sql.exec(`
+      CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS backups (
+        system_key TEXT NOT NULL, id TEXT NOT NULL, size INTEGER NOT NULL,
+        doomed INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (system_key, id));
+      CREATE TABLE IF NOT EXISTS reservations (
+        token TEXT PRIMARY KEY, system_key TEXT NOT NULL, size INTEGER NOT NULL, expires_at INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS uploads (system_key TEXT NOT NULL, at INTEGER NOT NULL);
+      CREATE INDEX IF NOT EXISTS uploads_by_system ON uploads (system_key, at);
+    `);
+  }
+
+  /**
+   * Admits an upload: checks the system's rate windows and the organisation's quota against
+   * committed bytes plus reservations in flight, then reserves the declared size.
+   */
+  async reserve(req: ReserveRequest): Promise<ReserveResult> {
+    await this.ensureBuilt(req.organizationId);
+    const now = Date.now();
+    this.sql.exec("DELETE FROM reservations WHERE expires_at <= ?", now);
+    this.sql.exec("DELETE FROM uploads WHERE at <= ?", now - HOUR);
+    const retryAfter = this.rateRetryAfter(req, now);
+    if (retryAfter > 0) return { ok: false, reason: "rate", retryAfterSeconds: retryAfter };
+    if (req.quota > 0 && this.usage() + req.size > req.quota) return { ok: false, reason: "quota" };
+    const token = crypto.randomUUID();
+    this.sql.exec("INSERT INTO reservations VALUES (?, ?, ?, ?)", token, req.systemKey, req.size, now + RESERVATION_TTL_MS);
+    this.sql.exec("INSERT INTO uploads VALUES (?, ?)", req.systemKey, now);
+    return { ok: true, token };
+  }
+
+  /** Drops a reservation whose upload failed, so its bytes stop counting at once. */
+  async release(token: string): Promise<void> {
+    this.sql.exec("DELETE FROM reservations WHERE token = ?", token);
+  }
+
+  /**
+   * Records a stored backup in place of its reservation, chooses the system's victims under the
+   * retention policy in the same synchronous step (so concurrent commits never pick the same
+   * victim), deletes them from R2 and returns their ids.
+   */
+  async commit(req: CommitRequest): Promise<string[]> {
+    await this.ensureBuilt(req.organizationId);
+    this.sql.exec("DELETE FROM reservations WHERE token = ?", req.token);
+    this.sql.exec("INSERT OR REPLACE INTO backups (system_key, id, size, doomed) VALUES (?, ?, ?, 0)", req.systemKey, req.id, req.size);
+    const live = this.sql
+      .exec<{ id: string; size: number }>("SELECT id, size FROM backups WHERE system_key = ? AND doomed = 0", req.systemKey)
+      .toArray();
+    const victims = selectVictims(live, req.policy, Date.now());
+    for (const id of victims) this.sql.exec("UPDATE backups SET doomed = 1 WHERE system_key = ? AND id = ?", req.systemKey, id);
+    if (victims.length > 0) await this.deleteDoomed(req.organizationId, req.systemKey, victims);
+    return victims;
+  }
+
+  /** Forgets a backup the system deleted: its bytes stop counting at once. */
+  async forget(organizationId: string, systemKey: string, id: string): Promise<void> {
+    await this.ensureBuilt(organizationId);
+    this.sql.exec("DELETE FROM backups WHERE system_key = ? AND id = ?", systemKey, id);
+  }
+
+  /** Bytes counted against the quota: committed backups (pruned ones until R2 confirms) plus live reservations. */
+  async usageBytes(organizationId: string): Promise<number> {
+    await this.ensureBuilt(organizationId);
+    this.sql.exec("DELETE FROM reservations WHERE expires_at <= ?", Date.now());
+    return this.usage();
+  }
+
+  /** Retries prunes whose R2 delete failed earlier. */
+  override async alarm(): Promise<void> {
+    const organizationId = this.meta("organization_id");
+    if (!organizationId) return;
+    const doomed = this.sql.exec<{ system_key: string; id: string }>("SELECT system_key, id FROM backups WHERE doomed = 1").toArray();
+    const bySystem = Map.groupBy(doomed, (row) => row.system_key);
+    for (const [systemKey, rows] of bySystem) await this.deleteDoomed(organizationId, systemKey, rows.map((r) => r.id));
+  }
+
+  private async deleteDoomed(organizationId: string, systemKey: string, ids: string[]): Promise<void> {
+    const prefix = `${organizationPrefix(organizationId)}${systemKey}/`;
+    try {
+      await this.env.BACKUPS.delete(ids.map((id) => prefix + id));
+    } catch (err) {
+      console.error(JSON.stringify({ level: "error", event: "prune failed, will retry", organizationId, systemKey, ids, error: String(err) }));
+      await this.ctx.storage.setAlarm(Date.now() + PRUNE_RETRY_MS);
+      return;
+    }
+    for (const id of ids) this.sql.exec("DELETE FROM backups WHERE system_key = ? AND id = ?", systemKey, id);
+  }
+
+  private usage(): number {
+    const committed = this.sql.exec<{ total: number }>("SELECT COALESCE(SUM(size), 0) AS total FROM backups").one().total;
+    const reserved = this.sql.exec<{ total: number }>("SELECT COALESCE(SUM(size), 0) AS total FROM reservations").one().total;
+    return committed + reserved;
+  }
+
+  /** Seconds until the system may upload again, or 0 when both windows have room. */
+  private rateRetryAfter(req: ReserveRequest, now: number): number {
+    let waitMs = 0;
+    for (const [limit, window] of [
+      [req.perMinute, MINUTE],
+      [req.perHour, HOUR],
+    ] as const) {
+      if (limit <= 0) continue;
+      const recent = this.sql
+        .exec<{ at: number }>("SELECT at FROM uploads WHERE system_key = ? AND at > ? ORDER BY at DESC LIMIT ?", req.systemKey, now - window, limit)
+        .toArray();
+      // Full window: the slot frees when the limit-th most recent upload leaves it.
+      if (recent.length >= limit) waitMs = Math.max(waitMs, recent[limit - 1].at + window - now);
+    }
+    return waitMs > 0 ? Math.max(1, Math.ceil(waitMs / 1000)) : 0;
+  }
+
+  /** On first use (or after storage loss) rebuilds the backup table from an R2 listing. */
+  private async ensureBuilt(organizationId: string): Promise<void> {
+    if (this.meta("built_at")) return;
+    await this.ctx.blockConcurrencyWhile(async () => {
+      if (this.meta("built_at")) return;
+      const prefix = organizationPrefix(organizationId);
+      const objects = await listObjectSizes(this.env.BACKUPS, prefix);
+      for (const { key, size } of objects) {
+        const [systemKey, id, ...rest] = key.slice(prefix.length).split("/");
+        if (rest.length === 0 && systemKey && isBackupId(id)) {
+          this.sql.exec("INSERT OR IGNORE INTO backups (system_key, id, size) VALUES (?, ?, ?)", systemKey, id, size);
+        }
+      }
+      this.sql.exec("INSERT OR REPLACE INTO meta VALUES ('organization_id', ?)", organizationId);
+      this.sql.exec("INSERT OR REPLACE INTO meta VALUES ('built_at', ?)", new Date().toISOString());
+    });
+  }
+
+  private meta(name: string): string | undefined {
+    return this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE name = ?", name).toArray()[0]?.value;
+  }
+}

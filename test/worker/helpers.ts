@@ -1,0 +1,113 @@
+// Test helpers: every test makes its own systems (random keys and organisations), so tests
+// share no state and run in any order.
+
+import { env, exports } from "cloudflare:workers";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import worker from "../../src/index";
+import { bytesToHex, generateSystemCredentials, type SystemRecord } from "../../src/auth/secret";
+
+export const BASE = "https://vault.test/api/systems/backups";
+
+export interface TestSystem {
+  key: string;
+  secret: string;
+  org: string;
+  record: SystemRecord;
+  authorization: string;
+}
+
+/** A fresh organisation id. */
+export function newOrg(): string {
+  return `org_${crypto.randomUUID().slice(0, 8)}`;
+}
+
+/** Provisions a system in local KV, as the operator CLI does. */
+export async function newSystem(options: { org?: string; record?: Partial<SystemRecord> } = {}): Promise<TestSystem> {
+  const org = options.org ?? newOrg();
+  const { systemKey, systemSecret, record } = await generateSystemCredentials(org);
+  const full = { ...record, ...options.record };
+  await env.SYSTEMS.put(systemKey, JSON.stringify(full));
+  return { key: systemKey, secret: systemSecret, org, record: full, authorization: basic(systemKey, systemSecret) };
+}
+
+export function basic(user: string, password: string): string {
+  return "Basic " + btoa(user + ":" + password);
+}
+
+/** A random client address, so failed-login throttling never couples tests. */
+export function randomIp(): string {
+  const b = crypto.getRandomValues(new Uint8Array(3));
+  return `10.${b[0]}.${b[1]}.${b[2]}`;
+}
+
+type Overrides = Partial<Record<keyof Env, unknown>>;
+
+/**
+ * Sends a request to the worker. Without overrides it goes through the real entry
+ * (`exports.default.fetch`); with overrides (limits, wrapped bindings) the same app is
+ * called with a modified env.
+ */
+export async function send(request: Request, overrides?: Overrides): Promise<Response> {
+  if (!request.headers.has("CF-Connecting-IP")) request.headers.set("CF-Connecting-IP", randomIp());
+  if (!overrides) return exports.default.fetch(request);
+  const ctx = createExecutionContext();
+  const response = await worker.fetch(request, { ...env, ...overrides } as Env, ctx);
+  await waitOnExecutionContext(ctx);
+  return response;
+}
+
+/** A client for one system, calling the API as the appliance does. */
+export function client(system: TestSystem, overrides?: Overrides) {
+  const auth = { Authorization: system.authorization };
+  return {
+    list: () => send(new Request(BASE, { headers: auth }), overrides),
+    upload: (bytes: Uint8Array | string, filename?: string, headers: Record<string, string> = {}) =>
+      send(
+        new Request(BASE, {
+          method: "POST",
+          body: bytes,
+          headers: { ...auth, "Content-Type": "application/octet-stream", ...(filename ? { "X-Filename": filename } : {}), ...headers },
+        }),
+        overrides,
+      ),
+    download: (id: string, headers: Record<string, string> = {}) => send(new Request(`${BASE}/${id}`, { headers: { ...auth, ...headers } }), overrides),
+    head: (id: string, headers: Record<string, string> = {}) => send(new Request(`${BASE}/${id}`, { method: "HEAD", headers: { ...auth, ...headers } }), overrides),
+    remove: (id: string) => send(new Request(`${BASE}/${id}`, { method: "DELETE", headers: auth }), overrides),
+  };
+}
+
+/** Reads an envelope response (consuming the body). */
+export async function json<T = any>(response: Response): Promise<{ code: number; message: string; data: T }> {
+  return (await response.json()) as { code: number; message: string; data: T };
+}
+
+/** Independent hex SHA-256 of bytes. */
+export async function sha256Hex(bytes: Uint8Array | string): Promise<string> {
+  const data = typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes;
+  return bytesToHex(new Uint8Array(await crypto.subtle.digest("SHA-256", data)));
+}
+
+/** Deterministic pseudo-random bytes (xorshift), for large bodies. */
+export function patternBytes(length: number, seed = 1): Uint8Array {
+  const out = new Uint8Array(length);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+/** Keys of every object in the bucket under a prefix (all pages). */
+export async function objectKeys(prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await env.BACKUPS.list({ prefix, cursor });
+    keys.push(...page.objects.map((o) => o.key));
+    cursor = page.truncated ? page.cursor : undefined;
+  } while (cursor);
+  return keys;
+}

@@ -1,0 +1,169 @@
+// Credential records of systems: making, reading, changing and verifying them.
+// The secret scheme itself (key and secret shapes, salted hash) lives in src/auth/secret.ts,
+// shared with the worker; this module only uses it.
+import { timingSafeEqual } from "node:crypto";
+import {
+  generateSecret,
+  generateSystemCredentials,
+  hashSecretPart,
+  ORGANIZATION_ID_PATTERN,
+  parseSystemSecret,
+  recordProblems,
+  SYSTEM_KEY_PATTERN,
+} from "../../src/auth/secret.ts";
+import { describeTarget } from "./kv.mjs";
+
+/** An operator mistake or a state that forbids the operation; the message is shown as is. */
+export class SystemError extends Error {}
+
+/** Now as RFC 3339 UTC without milliseconds, the format of `registered_at`. */
+export function rfc3339Now(now = new Date()) {
+  return now.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/** active, suspended, deleted or unregistered: whether the worker would accept the system, and why not. */
+export function systemStatus(record) {
+  if (record.deleted_at) return "deleted";
+  if (record.suspended_at) return "suspended";
+  if (!record.registered_at) return "unregistered";
+  return "active";
+}
+
+/** What an operator may see of a record: everything but the secret hash, plus the key and status. */
+export function publicView(systemKey, record) {
+  const { secret_sha256: _hash, ...rest } = record;
+  return {
+    system_key: systemKey,
+    system_id: rest.system_id,
+    organization_id: rest.organization_id,
+    status: systemStatus(record),
+    append_only: rest.append_only === true,
+    ...rest,
+  };
+}
+
+/** The credentials shown once, at create and rotate. */
+export function credentialsView(systemKey, systemSecret, record) {
+  return { system_key: systemKey, system_secret: systemSecret, system_id: record.system_id, organization_id: record.organization_id };
+}
+
+/** Throws unless `key` could be a system key (so that it can never smuggle a flag or a path into wrangler). */
+export function checkSystemKey(key) {
+  if (!SYSTEM_KEY_PATTERN.test(key)) throw new SystemError(`not a system key: ${JSON.stringify(key)} (expected something like NETH-<uuid>)`);
+}
+
+/** Reads and parses the record of `systemKey`; throws when there is none or it is not a JSON object. */
+export async function loadRecord(kv, systemKey) {
+  checkSystemKey(systemKey);
+  const stored = await kv.get(systemKey);
+  if (stored === null) throw new SystemError(`unknown system key ${systemKey} in ${describeTarget(kv.target)}`);
+  return parseStoredRecord(systemKey, stored);
+}
+
+/** Parses a stored value; a value that is not a JSON object is reported, never silently replaced. */
+export function parseStoredRecord(systemKey, stored) {
+  let record;
+  try {
+    record = JSON.parse(stored);
+  } catch {
+    throw new SystemError(`the record of ${systemKey} is not valid JSON`);
+  }
+  if (typeof record !== "object" || record === null || Array.isArray(record))
+    throw new SystemError(`the record of ${systemKey} is not a JSON object`);
+  return record;
+}
+
+/** Validates and writes a record. Nothing invalid is ever written, whatever the command did to it. */
+export async function saveRecord(kv, systemKey, record) {
+  const problems = recordProblems(record);
+  if (problems.length > 0) throw new SystemError(`refusing to write an invalid record for ${systemKey}: ${problems.join("; ")}`);
+  await kv.put(systemKey, JSON.stringify(record));
+}
+
+/** Makes a new system in `organizationId` and stores its record; returns the clear credentials (shown once). */
+export async function createSystem(kv, organizationId, { appendOnly = false } = {}) {
+  if (!ORGANIZATION_ID_PATTERN.test(organizationId))
+    throw new SystemError(`invalid organization id ${JSON.stringify(organizationId)}: it must match ${ORGANIZATION_ID_PATTERN.source}`);
+  const { systemKey, systemSecret, record } = await generateSystemCredentials(organizationId);
+  record.append_only = appendOnly;
+  await saveRecord(kv, systemKey, record);
+  return { systemKey, systemSecret, record };
+}
+
+/** Replaces the secret of a system, keeping everything else; returns the new clear secret (shown once). */
+export async function rotateSecret(kv, systemKey) {
+  const record = await loadRecord(kv, systemKey);
+  refuseIfDeleted(systemKey, record);
+  const { systemSecret, secretPublic, secretSha256 } = await generateSecret();
+  const rotated = { ...record, secret_public: secretPublic, secret_sha256: secretSha256 };
+  await saveRecord(kv, systemKey, rotated);
+  return { systemKey, systemSecret, record: rotated };
+}
+
+/**
+ * Applies `change(record)` (which returns the changed record, or null when there is nothing to do)
+ * and writes the result. Returns {record, changed}.
+ */
+export async function updateRecord(kv, systemKey, change, { allowDeleted = false } = {}) {
+  const record = await loadRecord(kv, systemKey);
+  if (!allowDeleted) refuseIfDeleted(systemKey, record);
+  const changed = change(record);
+  if (changed === null) return { record, changed: false };
+  await saveRecord(kv, systemKey, changed);
+  return { record: changed, changed: true };
+}
+
+function refuseIfDeleted(systemKey, record) {
+  if (record.deleted_at)
+    throw new SystemError(`${systemKey} was deleted at ${record.deleted_at}; a deleted system cannot be changed (delete --purge removes its record)`);
+}
+
+/** True when the worker would accept `systemSecret` for this record: active, same public part, same salted hash. */
+export async function secretVerifies(record, systemSecret) {
+  if (systemStatus(record) !== "active") return false;
+  const parsed = parseSystemSecret(systemSecret);
+  if (!parsed || parsed.publicPart !== record.secret_public || typeof record.secret_sha256 !== "string") return false;
+  const [salt, expected] = record.secret_sha256.split(":");
+  const actual = await hashSecretPart(parsed.secretPart, salt);
+  return actual.length === expected.length && timingSafeEqual(Buffer.from(actual), Buffer.from(expected));
+}
+
+/**
+ * Reads an export of the existing backend: a JSON object mapping system key → record, or an array
+ * of records each carrying `system_key`. Returns {records: [{systemKey, record}], problems: [string]};
+ * every record is checked, and any problem means nothing may be written.
+ */
+export function parseImport(parsed) {
+  const records = [];
+  const problems = [];
+  const seen = new Set();
+  const add = (label, systemKey, value) => {
+    if (typeof systemKey !== "string" || !SYSTEM_KEY_PATTERN.test(systemKey)) {
+      problems.push(`${label}: system_key must match ${SYSTEM_KEY_PATTERN.source}`);
+      return;
+    }
+    if (seen.has(systemKey)) problems.push(`${label}: ${systemKey} appears more than once`);
+    seen.add(systemKey);
+    let record = value;
+    if (typeof value === "object" && value !== null && !Array.isArray(value) && "system_key" in value) {
+      const { system_key: inner, ...rest } = value;
+      if (inner !== systemKey) problems.push(`${label}: system_key ${JSON.stringify(inner)} inside the record differs`);
+      record = rest;
+    }
+    for (const problem of recordProblems(record)) problems.push(`${label}: ${problem}`);
+    records.push({ systemKey, record });
+  };
+  if (Array.isArray(parsed)) {
+    parsed.forEach((item, index) => {
+      if (typeof item !== "object" || item === null || Array.isArray(item)) problems.push(`[${index}]: not a JSON object`);
+      else if (item.system_key === undefined) problems.push(`[${index}]: system_key is missing`);
+      else add(`[${index}] ${item.system_key}`, item.system_key, item);
+    });
+  } else if (typeof parsed === "object" && parsed !== null) {
+    for (const [key, value] of Object.entries(parsed)) add(key, key, value);
+  } else {
+    problems.push("expected a JSON object {system_key: record} or an array of records with a system_key field");
+  }
+  if (problems.length === 0 && records.length === 0) problems.push("no records in the file");
+  return { records, problems };
+}

@@ -8,7 +8,12 @@ export default defineConfig({
     projects: [
       {
         plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" } })],
-        test: { name: "worker", include: ["test/worker/**/*.test.ts"] },
+        test: {
+          name: "worker",
+          include: ["test/worker/**/*.test.ts"],
+          // Seeds and run counts of the property, hostile-input and fault suites (fixed defaults in the suites).
+          provide: { FC_SEED: process.env.FC_SEED ?? "", FC_RUNS: process.env.FC_RUNS ?? "" },
+        },
       },
       {
         test: { name: "tooling", include: ["test/tooling/**/*.test.ts"], environment: "node", testTimeout: 120_000, hookTimeout: 120_000 },

@@ -40,7 +40,10 @@ export function randomIp(): string {
   return `10.${b[0]}.${b[1]}.${b[2]}`;
 }
 
-type Overrides = Partial<Record<keyof Env, unknown>>;
+export type Overrides = Partial<Record<keyof Env, unknown>>;
+
+/** Limits with the upload rate limits off, for sequences that upload more than 6 times a minute. */
+export const NO_RATE_LIMITS: Overrides = { BACKUP_RATE_LIMIT_PER_MINUTE: "0", BACKUP_RATE_LIMIT_PER_HOUR: "0" };
 
 /**
  * Sends a request to the worker. Without overrides it goes through the real entry
@@ -61,15 +64,24 @@ export function client(system: TestSystem, overrides?: Overrides) {
   const auth = { Authorization: system.authorization };
   return {
     list: () => send(new Request(BASE, { headers: auth }), overrides),
-    upload: (bytes: Uint8Array | string, filename?: string, headers: Record<string, string> = {}) =>
-      send(
+    /** Uploads as the appliance's curl does (`--data-binary @file` sends Content-Length). */
+    upload: (bytes: Uint8Array | string, filename?: string, headers: Record<string, string> = {}) => {
+      const body = typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes;
+      return send(
         new Request(BASE, {
           method: "POST",
-          body: bytes,
-          headers: { ...auth, "Content-Type": "application/octet-stream", ...(filename ? { "X-Filename": filename } : {}), ...headers },
+          body,
+          headers: {
+            ...auth,
+            "Content-Type": "application/octet-stream",
+            "Content-Length": String(body.byteLength),
+            ...(filename ? { "X-Filename": filename } : {}),
+            ...headers,
+          },
         }),
         overrides,
-      ),
+      );
+    },
     download: (id: string, headers: Record<string, string> = {}) => send(new Request(`${BASE}/${id}`, { headers: { ...auth, ...headers } }), overrides),
     head: (id: string, headers: Record<string, string> = {}) => send(new Request(`${BASE}/${id}`, { method: "HEAD", headers: { ...auth, ...headers } }), overrides),
     remove: (id: string) => send(new Request(`${BASE}/${id}`, { method: "DELETE", headers: auth }), overrides),
@@ -110,4 +122,11 @@ export async function objectKeys(prefix: string): Promise<string[]> {
     cursor = page.truncated ? page.cursor : undefined;
   } while (cursor);
   return keys;
+}
+
+/** Byte-exact comparison (vitest's deep equality is far too slow for megabytes). */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -22,29 +22,28 @@ let sequence = 0;
 
 /**
  * A new lowercase UUIDv7 (RFC 9562): 48-bit millisecond time, then a 12-bit counter that keeps
- * ids minted in the same millisecond by this isolate in order, then random bits.
+ * ids minted in the same millisecond by this isolate in order, then random bits. A time in the
+ * past (or a counter exhausted within one millisecond) gets random counter bits.
  */
 export function uuidv7(now = Date.now()): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  let counter = ((bytes[6] & 0x0f) << 8) | bytes[7];
   if (now > lastMillis) {
     lastMillis = now;
-    sequence = crypto.getRandomValues(new Uint16Array(1))[0] & 0x3ff; // leave headroom for the counter
-  } else {
-    sequence++;
-    if (sequence > 0xfff) {
-      lastMillis++; // counter exhausted: borrow the next millisecond, as RFC 9562 allows
-      sequence = 0;
-    }
+    sequence = counter & 0x3ff; // start low, leaving headroom for the counter
+    counter = sequence;
+  } else if (now === lastMillis && sequence < 0xfff) {
+    counter = ++sequence;
   }
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  const ms = lastMillis;
+  const ms = now;
   bytes[0] = Math.floor(ms / 2 ** 40) & 0xff;
   bytes[1] = Math.floor(ms / 2 ** 32) & 0xff;
   bytes[2] = (ms >>> 24) & 0xff;
   bytes[3] = (ms >>> 16) & 0xff;
   bytes[4] = (ms >>> 8) & 0xff;
   bytes[5] = ms & 0xff;
-  bytes[6] = 0x70 | (sequence >>> 8);
-  bytes[7] = sequence & 0xff;
+  bytes[6] = 0x70 | (counter >>> 8);
+  bytes[7] = counter & 0xff;
   bytes[8] = 0x80 | (bytes[8] & 0x3f);
   const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;

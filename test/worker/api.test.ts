@@ -330,7 +330,7 @@ describe("GET and HEAD /api/systems/backups/{id}", () => {
   it("answers 400 for an id outside the allowlist before any storage call, 404 for an absent one", async () => {
     const system = await newSystem();
     let storageCalls = 0;
-    const count = <T extends object>(b: T) => new Proxy(b, { get: (t, p) => (storageCalls++, Reflect.get(t, p).bind(t)) });
+    const count = <T extends object>(b: T) => new Proxy(b, { get: (t, p) => (storageCalls++, (Reflect.get(t, p) as Function).bind(t)) });
     const api = client(system, { BACKUPS: count(env.BACKUPS), SYSTEMS: count(env.SYSTEMS) });
     const v7 = uuidv7();
     for (const bad of [`${v7}.zip`, `${v7.toUpperCase()}.gpg`, `${crypto.randomUUID()}.gpg`, "..%2F..%2Fetc", `${v7}.gpg.gpg`, `x${v7}.gpg`]) {

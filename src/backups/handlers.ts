@@ -67,6 +67,7 @@ export async function uploadBackup(c: Ctx): Promise<Response> {
   } catch (err) {
     // Unrecorded in the ledger, the object would escape quota and retention: take it back.
     await c.env.BACKUPS.delete(backupKey(system, id)).catch((e) => logError(c, "rollback of uncommitted backup failed", e));
+    await releaseUpload(c.env.ORG_LEDGER, system, token);
     throw err;
   }
   return envelope(201, "backup stored", toBackupMetadata(stored, systemPrefix(system)));

@@ -116,6 +116,25 @@ describe("organisation quota", () => {
     expect(await objectKeys(`${system.org}/`)).toEqual([]);
   });
 
+  it("takes the object back and frees the reservation when the ledger cannot record the upload", async () => {
+    const system = await newSystem();
+    const failingCommit = {
+      idFromName: (name: string) => env.ORG_LEDGER.idFromName(name),
+      get: (id: DurableObjectId) => {
+        const stub = env.ORG_LEDGER.get(id);
+        return new Proxy(stub, {
+          get: (target, prop) => (prop === "commit" ? () => Promise.reject(new Error("ledger overloaded")) : Reflect.get(target, prop)),
+        });
+      },
+    };
+    const response = await client(system, { ORG_LEDGER: failingCommit }).upload(patternBytes(5000), "x.gpg");
+    expect(response.status).toBe(503);
+    expect(await json(response)).toEqual({ code: 503, message: "backup storage unavailable", data: null });
+    expect(await objectKeys(`${system.org}/`)).toEqual([]);
+    expect(await objectKeys(`.staging/${system.org}/`)).toEqual([]);
+    expect(await ledger(system.org).usageBytes(system.org)).toBe(0);
+  });
+
   it("rebuilds the usage figure from R2 when the ledger has no state", async () => {
     const org = newOrg();
     const system = await newSystem({ org });

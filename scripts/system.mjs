@@ -210,8 +210,10 @@ function parseCommandLine(name, command, argv) {
   try {
     parsed = parseArgs({ args: argv, options: { ...COMMON_OPTIONS, ...command.options }, allowPositionals: true, strict: true });
   } catch (error) {
-    if (String(error.code).startsWith("ERR_PARSE_ARGS")) throw new UsageError(`${name}: ${error.message.split(". ")[0].replace(/\.$/, "")}`);
-    throw error;
+    if (!String(error.code).startsWith("ERR_PARSE_ARGS")) throw error;
+    const missingValue = /^Option '(--[\w-]+)[^']*' argument (missing|is ambiguous)/.exec(error.message);
+    if (missingValue) throw new UsageError(`${name}: ${missingValue[1]} needs a value`);
+    throw new UsageError(`${name}: ${error.message.split("\n")[0].split(". ")[0].replace(/\.$/, "")}`);
   }
   const { values, positionals } = parsed;
   if (values.help) return { help: true };

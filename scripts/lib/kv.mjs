@@ -45,16 +45,37 @@ async function withTempDir(fn) {
   }
 }
 
+/** Attempts per wrangler run on local state (see runKv). */
+const LOCAL_ATTEMPTS = 3;
+
+/**
+ * Runs one `wrangler kv …` command. Locally, two wrangler processes that open a fresh state
+ * directory at the same moment can race to create it and one gets "500 Internal Server Error";
+ * every operation here is idempotent, so such a run is simply repeated.
+ */
+async function runKv(target, args) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await runWrangler(args);
+    } catch (error) {
+      const transient = !target.remote && error instanceof WranglerError && /\b500 Internal Server Error\b/.test(error.message);
+      if (!transient || attempt >= LOCAL_ATTEMPTS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+    }
+  }
+}
+
 /** Operations on the SYSTEMS namespace of a target; every call is one wrangler process. */
 export function systemsKv(target) {
   const flags = targetFlags(target);
+  const run = (args) => runKv(target, args);
   return {
     target,
 
     /** The value stored under `key`, or null when there is none. */
     async get(key) {
       try {
-        const out = await runWrangler(["kv", "key", "get", key, ...flags]);
+        const out = await run(["kv", "key", "get", key, ...flags]);
         // Locally wrangler reports a missing key on stdout with exit code 0; records are JSON objects,
         // so this text can never be a stored record.
         if (!target.remote && out === "Value not found\n") return null;
@@ -74,7 +95,7 @@ export function systemsKv(target) {
         const result = await withTempDir(async (dir) => {
           const file = join(dir, "keys.json");
           await writeFile(file, JSON.stringify(chunk), { mode: 0o600 });
-          return JSON.parse(await runWrangler(["kv", "bulk", "get", file, ...flags]));
+          return JSON.parse(await run(["kv", "bulk", "get", file, ...flags]));
         });
         for (const key of chunk) values.set(key, bulkGetValue(result, key));
       }
@@ -87,7 +108,7 @@ export function systemsKv(target) {
         // Through a file, so that record contents never appear in a process list.
         const file = join(dir, "value");
         await writeFile(file, value, { mode: 0o600 });
-        await runWrangler(["kv", "key", "put", key, "--path", file, ...flags]);
+        await run(["kv", "key", "put", key, "--path", file, ...flags]);
       });
     },
 
@@ -96,19 +117,19 @@ export function systemsKv(target) {
       await withTempDir(async (dir) => {
         const file = join(dir, "entries.json");
         await writeFile(file, JSON.stringify(entries), { mode: 0o600 });
-        await runWrangler(["kv", "bulk", "put", file, ...flags]);
+        await run(["kv", "bulk", "put", file, ...flags]);
       });
     },
 
     /** Every key in the namespace (wrangler follows all pages). */
     async list() {
-      const keys = JSON.parse(await runWrangler(["kv", "key", "list", ...flags]));
+      const keys = JSON.parse(await run(["kv", "key", "list", ...flags]));
       return keys.map((entry) => entry.name);
     },
 
     /** Removes one key. */
     async delete(key) {
-      await runWrangler(["kv", "key", "delete", key, ...flags]);
+      await run(["kv", "key", "delete", key, ...flags]);
     },
   };
 }

@@ -120,7 +120,7 @@ function refuseIfDeleted(systemKey, record) {
 
 /** True when the worker would accept `systemSecret` for this record: active, same public part, same salted hash. */
 export async function secretVerifies(record, systemSecret) {
-  if (systemStatus(record) !== "active") return false;
+  if (recordProblems(record).length > 0 || systemStatus(record) !== "active") return false;
   const parsed = parseSystemSecret(systemSecret);
   if (!parsed || parsed.publicPart !== record.secret_public || typeof record.secret_sha256 !== "string") return false;
   const [salt, expected] = record.secret_sha256.split(":");

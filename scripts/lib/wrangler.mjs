@@ -12,9 +12,19 @@ export const DEFAULT_PERSIST_TO = join(REPO_ROOT, ".wrangler", "state");
 /** A failed wrangler run, reduced to the one line that says why. */
 export class WranglerError extends Error {}
 
-/** The environment for every wrangler we spawn: no telemetry, no network look-ups of Cloudflare's IP ranges, no colour codes. */
+/**
+ * The environment for every wrangler we spawn: no telemetry, no network look-ups of Cloudflare's IP
+ * ranges, no colour codes. Node's compile cache makes each of the CLI's short wrangler runs start
+ * faster (wrangler's bundle is large; about a third of a second saved per run).
+ */
 export function wranglerEnv(base = process.env) {
-  return { ...base, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", FORCE_COLOR: "0" };
+  return {
+    NODE_COMPILE_CACHE: join(REPO_ROOT, "node_modules", ".cache", "node-compile-cache"),
+    ...base,
+    WRANGLER_SEND_METRICS: "false",
+    CLOUDFLARE_CF_FETCH_ENABLED: "false",
+    FORCE_COLOR: "0",
+  };
 }
 
 /**

@@ -1,0 +1,65 @@
+// `npm start`: make sure a demo system exists in local KV, print how to call the API with it
+// the way the appliances do, then run `wrangler dev` (extra arguments are passed through).
+import { spawn } from "node:child_process";
+import { constants } from "node:os";
+import { relative } from "node:path";
+import { demoFileFor, ensureDemoSystem } from "./lib/demo.mjs";
+import { apiBase, DEV_DEFAULTS, devArguments, flagValue, hasFlag, walkthrough } from "./lib/dev.mjs";
+import { describeTarget, kvTarget, systemsKv } from "./lib/kv.mjs";
+import { WRANGLER_BIN, wranglerEnv } from "./lib/wrangler.mjs";
+
+/** Runs wrangler dev in the foreground; resolves with its exit status (128 + signal number if killed). */
+function runDev(args) {
+  const child = spawn(process.execPath, [WRANGLER_BIN, ...args], { cwd: process.cwd(), env: wranglerEnv(), stdio: "inherit" });
+  const forward = (signal) => child.kill(signal);
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, forward);
+  return new Promise((resolve) => {
+    child.on("error", (error) => {
+      process.stderr.write(`start: cannot run wrangler: ${error.message}\n`);
+      resolve(1);
+    });
+    child.on("exit", (code, signal) => resolve(code ?? 128 + (constants.signals[signal] ?? 0)));
+  });
+}
+
+async function main(userArgs) {
+  if (hasFlag(userArgs, "remote", "r")) {
+    process.stderr.write("start: --remote uses the deployed KV namespace; no local demo system is made (see `npm run system -- create --remote`).\n");
+  } else {
+    const persistTo = flagValue(userArgs, "persist-to") ?? DEV_DEFAULTS["persist-to"];
+    const kv = systemsKv(kvTarget({ persistTo, env: flagValue(userArgs, "env", "e") }));
+    const file = demoFileFor(persistTo);
+    const { credentials, reused } = await ensureDemoSystem(kv, file);
+    process.stdout.write(
+      [
+        ``,
+        `Demo system in ${describeTarget(kv.target)}, credentials ${reused ? "reused from" : "new, saved in"} ${displayPath(file)}:`,
+        `  system_key       ${credentials.system_key}`,
+        `  system_secret    ${credentials.system_secret}`,
+        `  organization_id  ${credentials.organization_id}`,
+        ``,
+        `Call the API as the appliances do, from another terminal once wrangler says "Ready":`,
+        ``,
+        walkthrough(credentials, apiBase(userArgs), flagValue(userArgs, "local-protocol") === "https"),
+        ``,
+        `More systems: npm run system -- create --org ORG   (npm run system -- --help)`,
+        ``,
+        ``,
+      ].join("\n"),
+    );
+  }
+  return runDev(devArguments(userArgs));
+}
+
+/** A path relative to the working directory when it lies inside it, absolute otherwise. */
+function displayPath(path) {
+  const shown = relative(process.cwd(), path);
+  return shown && !shown.startsWith("..") ? shown : path;
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (error) {
+  process.stderr.write(`start: ${error?.message ?? error}\n`);
+  process.exitCode = 1;
+}

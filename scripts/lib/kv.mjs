@@ -46,21 +46,27 @@ async function withTempDir(fn) {
 }
 
 /** Attempts per wrangler run on local state (see runKv). */
-const LOCAL_ATTEMPTS = 3;
+const LOCAL_ATTEMPTS = 4;
+/** What wrangler prints when another process holds the local SQLite state at the same moment. */
+const LOCAL_CONTENTION = /SQLITE_BUSY|database is locked|KV (GET|PUT|DELETE) failed: 500 Internal Server Error/;
 
 /**
- * Runs one `wrangler kv …` command. Locally, two wrangler processes that open a fresh state
- * directory at the same moment can race to create it and one gets "500 Internal Server Error";
- * every operation here is idempotent, so such a run is simply repeated.
+ * Runs one `wrangler kv …` command. Locally, wrangler processes that open the same state at the
+ * same moment (npm start and a CLI command, two CLI commands, or a fresh directory being created)
+ * can find its SQLite database locked; every operation here is idempotent, so such a run is
+ * repeated after a short, jittered pause.
  */
 async function runKv(target, args) {
   for (let attempt = 1; ; attempt++) {
     try {
       return await runWrangler(args);
     } catch (error) {
-      const transient = !target.remote && error instanceof WranglerError && /\b500 Internal Server Error\b/.test(error.message);
-      if (!transient || attempt >= LOCAL_ATTEMPTS) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+      const contention = !target.remote && error instanceof WranglerError && LOCAL_CONTENTION.test(error.output);
+      if (!contention || attempt >= LOCAL_ATTEMPTS) {
+        if (contention) error.message += " (the local state is locked by another wrangler process)";
+        throw error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, (200 + Math.random() * 300) * attempt));
     }
   }
 }

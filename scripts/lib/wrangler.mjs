@@ -9,8 +9,13 @@ export const WRANGLER_BIN = join(REPO_ROOT, "node_modules", ".bin", "wrangler");
 /** Where `wrangler dev` and `wrangler kv --local` keep local state unless told otherwise. */
 export const DEFAULT_PERSIST_TO = join(REPO_ROOT, ".wrangler", "state");
 
-/** A failed wrangler run, reduced to the one line that says why. */
-export class WranglerError extends Error {}
+/** A failed wrangler run: the message is the one line that says why, `output` all it printed. */
+export class WranglerError extends Error {
+  constructor(message, output = "") {
+    super(message);
+    this.output = output;
+  }
+}
 
 /**
  * The environment for every wrangler we spawn: no telemetry, no network look-ups of Cloudflare's IP
@@ -49,17 +54,21 @@ export function runWrangler(args) {
       const err = Buffer.concat(stderr).toString("utf8");
       const command = args.slice(0, 3).filter((a) => !a.startsWith("-")).join(" ");
       const reason = wranglerErrorLine(err + "\n" + out) ?? (signal ? `killed by ${signal}` : `exit code ${code}`);
-      reject(new WranglerError(`wrangler ${command} failed: ${reason}`));
+      reject(new WranglerError(`wrangler ${command} failed: ${reason}`, stripColours(err + "\n" + out)));
     });
   });
 }
 
 /** The `✘ [ERROR] …` line wrangler prints, or the last meaningful line; colour codes removed. */
 export function wranglerErrorLine(output) {
-  // eslint-disable-next-line no-control-regex
-  const lines = output.replace(/\x1b\[[0-9;]*m/g, "").split("\n").map((line) => line.trim()).filter(Boolean);
+  const lines = stripColours(output).split("\n").map((line) => line.trim()).filter(Boolean);
   const error = lines.find((line) => line.includes("[ERROR]"));
   if (error) return error.slice(error.indexOf("[ERROR]") + "[ERROR]".length).trim();
   const meaningful = lines.filter((line) => !line.startsWith("🪵") && !/^[─⛅]/.test(line));
   return meaningful.at(-1) ?? null;
+}
+
+function stripColours(text) {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/\x1b\[[0-9;]*m/g, "");
 }

@@ -12,7 +12,7 @@ import { isBackupId, mimeTypeFor, newBackupId, sanitiseFilename } from "./ids";
 import { ingestBackup } from "./ingest";
 import { backupKey, stagingKey, systemPrefix } from "./keys";
 import { etagMatches, parseClientDigest, parseContentLength, parseRange } from "./request-headers";
-import { listSystemBackups, r2, toBackupMetadata } from "./store";
+import { listSystemBackups, r2, StorageUnavailableError, toBackupMetadata } from "./store";
 
 type Ctx = Context<AppEnv>;
 
@@ -59,14 +59,21 @@ export async function uploadBackup(c: Ctx): Promise<Response> {
       metadata: { filename, uploader_ip: clientAddress(request), system_id: system.systemId },
     });
   } catch (err) {
+    // R2 may have stored the object and then lost its answer: never acknowledged, it must not stay.
+    if (err instanceof StorageUnavailableError) {
+      await c.env.BACKUPS.delete(backupKey(system, id)).catch((e) => logError(c, "cleanup of unacknowledged backup failed", e));
+    }
     await releaseUpload(c.env.ORG_LEDGER, system, token);
     throw err;
   }
   try {
-    await commitUpload(c.env.ORG_LEDGER, system, token, id, stored.size, limits);
+    // A commit whose answer was lost may already have pruned for this backup; commit is
+    // idempotent, so asking again is safe and keeps the pruned ones from being lost for nothing.
+    await retriedOnce(() => commitUpload(c.env.ORG_LEDGER, system, token, id, stored.size, limits));
   } catch (err) {
     // Unrecorded in the ledger, the object would escape quota and retention: take it back.
     await c.env.BACKUPS.delete(backupKey(system, id)).catch((e) => logError(c, "rollback of uncommitted backup failed", e));
+    await forgetBackup(c.env.ORG_LEDGER, system, id).catch((e) => logError(c, "rollback of uncommitted backup failed", e.cause ?? e));
     await releaseUpload(c.env.ORG_LEDGER, system, token);
     throw err;
   }
@@ -113,12 +120,26 @@ export async function deleteBackup(c: Ctx): Promise<Response> {
   const key = backupKey(system, id);
   const head = await r2("head", () => c.env.BACKUPS.head(key));
   if (!head) throw notFound();
-  await r2("delete", () => c.env.BACKUPS.delete(key));
-  await forgetBackup(c.env.ORG_LEDGER, system, id).catch((err) => {
+  try {
+    await c.env.BACKUPS.delete(key);
+  } catch (err) {
+    // The delete may have happened and only its answer been lost: a backup still there is the failure.
+    if (await r2("head", () => c.env.BACKUPS.head(key))) throw new StorageUnavailableError("delete", err);
+  }
+  await retriedOnce(() => forgetBackup(c.env.ORG_LEDGER, system, id)).catch((err) => {
     // The backup is gone; the ledger rebuilds or corrects its count (README, "Limits").
     logError(c, "ledger forget failed after delete", err.cause ?? err);
   });
   return envelope(200, "backup deleted", { id });
+}
+
+/** Runs an idempotent ledger call, and once more if it fails (its first answer may be what was lost). */
+async function retriedOnce<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch {
+    return await call();
+  }
 }
 
 function notFound(): ApiError {

@@ -18,6 +18,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterAll, describe, expect, it } from "vitest";
 import { FaultInjector, injectIntoLedger, type BindingName, type CallRecord, type FaultMode, type FaultPlan } from "./fault-bindings";
 import { BASE, client, json, newSystem, patternBytes, send, sha256Hex, type TestSystem } from "./helpers";
+import { uuidv7At } from "./model";
 
 const MAX_PER_SYSTEM = 2;
 const LIMITS = {
@@ -323,13 +324,3 @@ describe.concurrent("one failing call at every step of every operation", () => {
     console.log(`faults: ${ROWS.length} faults injected, ${total} invariant violations\n${header}\n${lines.join("\n")}`);
   });
 });
-
-/** A UUIDv7 for a given time (for backups seeded as if uploaded earlier). */
-function uuidv7At(ms: number): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  for (let i = 0; i < 6; i++) bytes[i] = Math.floor(ms / 2 ** (8 * (5 - i))) & 0xff;
-  bytes[6] = 0x70 | (bytes[6] & 0x0f);
-  bytes[8] = 0x80 | (bytes[8] & 0x3f);
-  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}

@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { FaultInjector } from "./fault-bindings";
 import { BASE, basic, client, json, newSystem, patternBytes, randomIp, send, sha256Hex, type TestSystem } from "./helpers";
 import { expectRange, sanitisedFilename, type RangeSpec } from "./model";
-import { fcParameters } from "./seeds";
+import { fcParameters, fcSeed, fcTimeout } from "./seeds";
 
 const RELAXED = { BACKUP_RATE_LIMIT_PER_MINUTE: "0", BACKUP_RATE_LIMIT_PER_HOUR: "0" };
 const CONTRACT_STATUSES = new Set([200, 201, 206, 304, 400, 401, 403, 404, 405, 411, 413, 416, 429, 503]);
@@ -276,7 +276,7 @@ describe("hostile inputs never get a 500, an internal, or a storage call they sh
     );
     // The backup is still there, untouched.
     expect(await sha256Hex(new Uint8Array(await (await client(system).download(id)).arrayBuffer()))).toBe(await sha256Hex(patternBytes(100, 1)));
-  }, 120_000);
+  }, fcTimeout(150, 60_000));
 
   it("ids outside the allowlist: 400 (or 404 for another route) before any storage call, even with valid credentials", async () => {
     const system = await newSystem();
@@ -306,7 +306,7 @@ describe("hostile inputs never get a 500, an internal, or a storage call they sh
       fcParameters(150),
     );
     expect(await env.BACKUPS.head(`${other.org}/${other.key}/${otherId}`)).not.toBeNull();
-  }, 120_000);
+  }, fcTimeout(150, 60_000));
 
   it("X-Filename: stored under a sanitised name, never a path, a quote or a line break in any header", async () => {
     const system = await newSystem();
@@ -336,7 +336,7 @@ describe("hostile inputs never get a 500, an internal, or a storage call they sh
       }),
       fcParameters(80),
     );
-  }, 120_000);
+  }, fcTimeout(80, 60_000));
 
   it("Range headers: 200 whole, 206 exact slice or 416 with the size, as RFC 9110 says for one range", async () => {
     const system = await newSystem();
@@ -368,7 +368,7 @@ describe("hostile inputs never get a 500, an internal, or a storage call they sh
       }),
       fcParameters(120),
     );
-  }, 120_000);
+  }, fcTimeout(120, 60_000));
 
   it("methods and paths: a contract status, confined to the caller's prefix; without credentials no storage call", async () => {
     const system = await newSystem();
@@ -390,7 +390,7 @@ describe("hostile inputs never get a 500, an internal, or a storage call they sh
       fcParameters(150),
     );
     expect(await env.BACKUPS.head(`${other.org}/${other.key}/${otherId}`)).not.toBeNull();
-  }, 120_000);
+  }, fcTimeout(150, 60_000));
 
   it("uploads with a lying, malformed or missing Content-Length, chunked or empty bodies: refused, nothing kept", async () => {
     const declared = fc.oneof(
@@ -439,10 +439,10 @@ describe("hostile inputs never get a 500, an internal, or a storage call they sh
       ),
       fcParameters(80),
     );
-  }, 120_000);
+  }, fcTimeout(80, 60_000));
 
   afterAll(() => {
-    console.log(`hostile: ${CASES.generated} generated requests answered within the contract; ${CASES.refusedByRuntime} refused by the runtime before reaching the worker`);
+    console.log(`hostile (seed ${fcSeed()}): ${CASES.generated} generated requests answered within the contract; ${CASES.refusedByRuntime} refused by the runtime before reaching the worker`);
   });
 });
 

@@ -20,7 +20,7 @@ import {
   type ModelSystem,
   type RangeSpec,
 } from "./model";
-import { fcParameters } from "./seeds";
+import { fcParameters, fcSeed, fcTimeout } from "./seeds";
 
 // Small limits so that retention (count and bytes) and the organisation quota are exercised
 // by short sequences; rate limits off, since a sequence uploads faster than any appliance.
@@ -357,8 +357,8 @@ describe("the worker behaves as the contract model under random operation sequen
         fcParameters(DEFAULT_RUNS),
       );
       const outcomes = [...STATS.outcomes].sort().map(([k, v]) => `  ${k}: ${v}`).join("\n");
-      console.log(`property: ${STATS.sequences} sequences, ${STATS.steps} steps, ${STATS.requests} requests checked against the model\n${outcomes}`);
+      console.log(`property (seed ${fcSeed()}): ${STATS.sequences} sequences, ${STATS.steps} steps, ${STATS.requests} requests checked against the model\n${outcomes}`);
     },
-    300_000,
+    fcTimeout(DEFAULT_RUNS, 120_000),
   );
 });

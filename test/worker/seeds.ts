@@ -30,3 +30,8 @@ export function fcRuns(defaultRuns: number): number {
 export function fcParameters(defaultRuns: number) {
   return { seed: fcSeed(), numRuns: fcRuns(defaultRuns) } as const;
 }
+
+/** A test timeout that grows with the run count, so a long run is not cut short. */
+export function fcTimeout(defaultRuns: number, baseMs: number): number {
+  return Math.ceil(baseMs * Math.max(1, fcRuns(defaultRuns) / defaultRuns));
+}

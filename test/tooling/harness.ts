@@ -6,12 +6,28 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { hashSecretPart, parseSystemSecret } from "../../src/auth/secret.ts";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 /** The scripts need Node 22 (they import src/auth/secret.ts); the `node` devDependency provides it. */
 export const NODE = existsSync(join(ROOT, "node_modules/.bin/node")) ? join(ROOT, "node_modules/.bin/node") : process.execPath;
 const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
 export const OFFLINE_ENV = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
+
+/** What `create --json` and `rotate --json` print. */
+export interface Credentials {
+  system_key: string;
+  system_secret: string;
+  system_id: string;
+  organization_id: string;
+}
+
+/** True when `secret` matches the salted hash of `record` (the worker's check, minus timing care). */
+export async function verifies(record: Record<string, unknown>, secret: string): Promise<boolean> {
+  const parsed = parseSystemSecret(secret);
+  const [salt, hash] = String(record.secret_sha256).split(":");
+  return parsed !== null && parsed.publicPart === record.secret_public && (await hashSecretPart(parsed.secretPart, salt)) === hash;
+}
 
 export interface Run {
   code: number | null;

@@ -5,14 +5,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, NODE, OFFLINE_ENV, ROOT, systemJson, tempDir } from "./harness.ts";
-
-interface Credentials {
-  system_key: string;
-  system_secret: string;
-  system_id: string;
-  organization_id: string;
-}
+import { type Credentials, freePort, NODE, OFFLINE_ENV, ROOT, systemJson, tempDir } from "./harness.ts";
 
 let root: { dir: string; remove: () => Promise<void> };
 let state: string;

@@ -1,0 +1,179 @@
+// The benchmark's worker entry: the real app and ledger, with every binding call counted, plus
+// baseline routes under /__bench/ that do only the minimum storage work for each endpoint.
+// Only `npm run bench` serves this entry, on loopback; the deployed worker (src/index.ts) never
+// contains it.
+
+import app, { OrgLedger as AppOrgLedger } from "../src/index";
+import { bytesToHex } from "../src/auth/secret";
+import { newBackupId } from "../src/backups/ids";
+import { rfc3339 } from "../src/backups/store";
+
+/** Calls per binding method since the last reset, keyed `kv.get`, `r2.put`, `do.reserve`, … */
+const calls = new Map<string, number>();
+
+function count(name: string, n = 1): void {
+  calls.set(name, (calls.get(name) ?? 0) + n);
+}
+
+/** Wraps an object so that calls of the named methods are counted as `<scope>.<method>`. */
+function counted<T extends object>(target: T, scope: string, methods: readonly string[], wrapResult?: Record<string, (result: any) => unknown>): T {
+  return new Proxy(target, {
+    get(t, prop) {
+      const value = Reflect.get(t, prop, t);
+      if (typeof value !== "function") return value;
+      if (typeof prop !== "string" || !methods.includes(prop)) return value.bind(t);
+      return (...args: unknown[]) => {
+        // A batch delete removes (and bills) each key: count keys, not calls.
+        count(`${scope}.${prop}`, prop === "delete" && Array.isArray(args[0]) ? args[0].length : 1);
+        const result = Reflect.apply(value, t, args);
+        const wrap = wrapResult?.[prop];
+        return wrap ? Promise.resolve(result).then(wrap) : result;
+      };
+    },
+  });
+}
+
+const KV_METHODS = ["get", "getWithMetadata", "put", "list", "delete"] as const;
+const R2_METHODS = ["head", "get", "put", "list", "delete", "createMultipartUpload"] as const;
+const MULTIPART_METHODS = ["uploadPart", "complete", "abort"] as const;
+
+function countedBucket(bucket: R2Bucket): R2Bucket {
+  return counted(bucket, "r2", R2_METHODS, {
+    createMultipartUpload: (upload: R2MultipartUpload) => counted(upload, "r2", MULTIPART_METHODS),
+  });
+}
+
+/** Every RPC method call on a Durable Object stub is one billed request. */
+function countedLedgers(ns: Env["ORG_LEDGER"]): Env["ORG_LEDGER"] {
+  return new Proxy(ns, {
+    get(t, prop) {
+      const value = Reflect.get(t, prop, t);
+      if (typeof value !== "function") return value;
+      if (prop !== "get") return value.bind(t);
+      return (...args: Parameters<typeof ns.get>) => {
+        const stub = Reflect.apply(value, t, args) as object;
+        return new Proxy(stub, {
+          get(s, method) {
+            const fn = Reflect.get(s, method, s);
+            if (typeof fn !== "function" || typeof method !== "string") return fn;
+            return (...a: unknown[]) => {
+              count(`do.${method}`);
+              return Reflect.apply(fn, s, a); // not fn.apply: on a stub, `apply` would be an RPC method name
+            };
+          },
+        });
+      };
+    },
+  });
+}
+
+const countedEnvs = { worker: new WeakMap<Env, Env>(), ledger: new WeakMap<Env, Env>() };
+
+/** The same env with KV, R2 and the ledger counted; one per env, so config parsing stays cached. */
+function countingEnv(env: Env, ledgerSide = false): Env {
+  const cache = ledgerSide ? countedEnvs.ledger : countedEnvs.worker;
+  let wrapped = cache.get(env);
+  if (!wrapped) {
+    wrapped = {
+      ...env,
+      SYSTEMS: counted(env.SYSTEMS, ledgerSide ? "ledger.kv" : "kv", KV_METHODS),
+      BACKUPS: ledgerSide ? counted(env.BACKUPS, "ledger.r2", [...R2_METHODS]) : countedBucket(env.BACKUPS),
+      ORG_LEDGER: countedLedgers(env.ORG_LEDGER),
+    };
+    cache.set(env, wrapped);
+  }
+  return wrapped;
+}
+
+/** The ledger as deployed, its own R2 calls (ledger rebuild, prunes) counted as `ledger.r2.*`. */
+export class OrgLedger extends AppOrgLedger {
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, countingEnv(env, true));
+  }
+}
+
+const BENCH = "/__bench/";
+
+export default {
+  async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+    const url = new URL(request.url);
+    if (!url.pathname.startsWith(BENCH)) return app.fetch(request, countingEnv(env), ctx);
+    return benchRoute(request, env, url);
+  },
+} satisfies ExportedHandler<Env>;
+
+async function benchRoute(request: Request, env: Env, url: URL): Promise<Response> {
+  const route = `${request.method} ${url.pathname.slice(BENCH.length)}`;
+  const key = url.searchParams.get("key") ?? "";
+  const counting = countingEnv(env);
+  switch (route) {
+    case "GET counters":
+      return Response.json(Object.fromEntries(calls));
+    case "POST counters/reset":
+      calls.clear();
+      return Response.json({});
+    case "PUT system": {
+      // Seeding, uncounted: the credential record, as the operator CLI writes it.
+      await env.SYSTEMS.put(key, await request.text());
+      return Response.json({ key });
+    }
+    case "POST backups": {
+      // Seeding, uncounted: `count` small committed backups under `prefix`, as the API stores them.
+      const { prefix, count: n } = (await request.json()) as { prefix: string; count: number };
+      for (let i = 0; i < n; i++) {
+        const filename = `seed-${i}.tar.gz.gpg`;
+        const body = `seed ${i}`;
+        const sha256 = bytesToHex(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(body))));
+        await env.BACKUPS.put(prefix + newBackupId(filename), body, {
+          httpMetadata: { contentType: "application/pgp-encrypted" },
+          customMetadata: { filename, sha256, uploaded_at: rfc3339(Date.now()), uploader_ip: "127.0.0.1", system_id: "bench" },
+        });
+      }
+      return Response.json({ prefix, count: n });
+    }
+    case "GET list": {
+      // Baseline of GET /api/systems/backups: the same KV read and R2 listing with metadata, nothing else.
+      const raw = await counting.SYSTEMS.get(key, { type: "text", cacheTtl: 30 });
+      if (raw === null) return new Response("no such system", { status: 404 });
+      const prefix = `${(JSON.parse(raw) as { organization_id: string }).organization_id}/${key}/`;
+      const objects: { key: string; size: number; customMetadata?: Record<string, string>; contentType?: string }[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await counting.BACKUPS.list({ prefix, cursor, include: ["customMetadata", "httpMetadata"] });
+        for (const o of page.objects) objects.push({ key: o.key, size: o.size, customMetadata: o.customMetadata, contentType: o.httpMetadata?.contentType });
+        cursor = page.truncated ? page.cursor : undefined;
+      } while (cursor);
+      return Response.json({ objects });
+    }
+    case "PUT object": {
+      // Baseline of an upload: the request body straight into R2 (its Content-Length gives R2 the length).
+      const stored = await counting.BACKUPS.put(key, request.body);
+      return Response.json({ key, size: stored?.size ?? 0 });
+    }
+    case "PUT buffered-object": {
+      // Control for the memory figure: what holding a whole body in memory before storing it looks like.
+      const bytes = await request.arrayBuffer();
+      const stored = await counting.BACKUPS.put(key, bytes);
+      return Response.json({ key, size: stored?.size ?? 0 });
+    }
+    case "GET object": {
+      // Baseline of a download: the object streamed straight from R2.
+      const object = await counting.BACKUPS.get(key);
+      if (!object) return new Response("not found", { status: 404 });
+      return new Response(object.body, { headers: { "Content-Length": String(object.size), "Content-Type": "application/octet-stream" } });
+    }
+    case "POST copy": {
+      // The platform work of the upload's second step, alone: an R2 object streamed into another, verified.
+      const source = await counting.BACKUPS.get(key);
+      if (!source) return new Response("not found", { status: 404 });
+      const to = url.searchParams.get("to") ?? "";
+      const copied = await counting.BACKUPS.put(to, source.body, { sha256: url.searchParams.get("sha256") ?? undefined });
+      return Response.json({ key: to, size: copied?.size ?? 0 });
+    }
+    case "DELETE object":
+      await env.BACKUPS.delete(key);
+      return Response.json({ key });
+    default:
+      return new Response("unknown bench route", { status: 404 });
+  }
+}

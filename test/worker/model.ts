@@ -151,10 +151,13 @@ export class ContractModel {
   }
 }
 
-/** The contract's sanitisation of `X-Filename`; null when no name is left (the worker invents one). */
+/**
+ * The contract's sanitisation of `X-Filename` as the worker receives it (HTTP drops leading and
+ * trailing whitespace from a field value); null when no name is left (the worker invents one).
+ */
 export function sanitisedFilename(raw: string | null): string | null {
   if (raw === null) return null;
-  const base = raw.split(/[/\\]/).pop() ?? "";
+  const base = raw.replace(/^[ \t]+|[ \t]+$/g, "").split(/[/\\]/).pop() ?? "";
   const clean = base.replace(/[^A-Za-z0-9._-]/g, "_").slice(0, 255);
   return clean === "" || /^\.+$/.test(clean) ? null : clean;
 }

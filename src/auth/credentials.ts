@@ -1,3 +1,4 @@
+import { withDeadline } from "../deadline";
 import { UnavailableError } from "../http/errors";
 import { hashSecretPart, hexToBytes, parseSystemSecret, recordProblems, SYSTEM_KEY_PATTERN, type SystemRecord } from "./secret";
 
@@ -13,6 +14,9 @@ export interface AuthenticatedSystem {
 // suspension or rotation can take to be seen, on top of KV's own propagation (README).
 export const CREDENTIAL_CACHE_TTL_SECONDS = 30;
 
+/** How long the credential read may take before the request is answered 503. */
+export const KV_DEADLINE_MS = 10_000;
+
 // Used for unknown keys so that they cost the same hashing and comparison as known ones.
 const DECOY_SALT = "5a17".repeat(8);
 const DECOY_DIGEST = "0".repeat(64);
@@ -25,7 +29,7 @@ export async function readSystemRecord(kv: KVNamespace, systemKey: string): Prom
   if (!SYSTEM_KEY_PATTERN.test(systemKey)) return null;
   let raw: string | null;
   try {
-    raw = await kv.get(systemKey, { type: "text", cacheTtl: CREDENTIAL_CACHE_TTL_SECONDS });
+    raw = await withDeadline("KV get", KV_DEADLINE_MS, () => kv.get(systemKey, { type: "text", cacheTtl: CREDENTIAL_CACHE_TTL_SECONDS }));
   } catch (err) {
     throw new UnavailableError("authentication service unavailable", err);
   }

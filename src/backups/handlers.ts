@@ -4,6 +4,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { clientAddress } from "../auth/throttle";
 import { limitsOf } from "../config";
+import { withDeadline } from "../deadline";
 import { commitUpload, forgetBackup, releaseUpload, reserveUpload } from "../coordination/ledger";
 import type { AppEnv } from "../http/app-env";
 import { envelope } from "../http/envelope";
@@ -12,7 +13,7 @@ import { isBackupId, mimeTypeFor, newBackupId, sanitiseFilename } from "./ids";
 import { ingestBackup } from "./ingest";
 import { backupKey, stagingKey, systemPrefix } from "./keys";
 import { etagMatches, parseClientDigest, parseContentLength, parseRange } from "./request-headers";
-import { listSystemBackups, r2, StorageUnavailableError, toBackupMetadata } from "./store";
+import { listSystemBackups, r2, R2_DEADLINE_MS, StorageUnavailableError, toBackupMetadata } from "./store";
 
 type Ctx = Context<AppEnv>;
 
@@ -61,7 +62,7 @@ export async function uploadBackup(c: Ctx): Promise<Response> {
   } catch (err) {
     // R2 may have stored the object and then lost its answer: never acknowledged, it must not stay.
     if (err instanceof StorageUnavailableError) {
-      await c.env.BACKUPS.delete(backupKey(system, id)).catch((e) => logError(c, "cleanup of unacknowledged backup failed", e));
+      await r2("delete", () => c.env.BACKUPS.delete(backupKey(system, id))).catch((e) => logError(c, "cleanup of unacknowledged backup failed", e.cause ?? e));
     }
     await releaseUpload(c.env.ORG_LEDGER, system, token);
     throw err;
@@ -72,7 +73,7 @@ export async function uploadBackup(c: Ctx): Promise<Response> {
     await retriedOnce(() => commitUpload(c.env.ORG_LEDGER, system, token, id, stored.size, limits));
   } catch (err) {
     // Unrecorded in the ledger, the object would escape quota and retention: take it back.
-    await c.env.BACKUPS.delete(backupKey(system, id)).catch((e) => logError(c, "rollback of uncommitted backup failed", e));
+    await r2("delete", () => c.env.BACKUPS.delete(backupKey(system, id))).catch((e) => logError(c, "rollback of uncommitted backup failed", e.cause ?? e));
     await forgetBackup(c.env.ORG_LEDGER, system, id).catch((e) => logError(c, "rollback of uncommitted backup failed", e.cause ?? e));
     await releaseUpload(c.env.ORG_LEDGER, system, token);
     throw err;
@@ -94,7 +95,7 @@ export async function downloadBackup(c: Ctx): Promise<Response> {
   if (range === "unsatisfiable") return unsatisfiable(await r2("head", () => bucket.head(key)));
   let object: R2ObjectBody | null;
   try {
-    object = (await bucket.get(key, range ? { range } : {})) as R2ObjectBody | null;
+    object = (await withDeadline("R2 get", R2_DEADLINE_MS, () => bucket.get(key, range ? { range } : {}))) as R2ObjectBody | null;
   } catch (err) {
     // R2 answers 10039 for a range that starts past the end: 416 needs the size.
     if (range && /\b10039\b/.test(String(err))) return unsatisfiable(await r2("head", () => bucket.head(key)));
@@ -121,7 +122,7 @@ export async function deleteBackup(c: Ctx): Promise<Response> {
   const head = await r2("head", () => c.env.BACKUPS.head(key));
   if (!head) throw notFound();
   try {
-    await c.env.BACKUPS.delete(key);
+    await withDeadline("R2 delete", R2_DEADLINE_MS, () => c.env.BACKUPS.delete(key));
   } catch (err) {
     // The delete may have happened and only its answer been lost: a backup still there is the failure.
     if (await r2("head", () => c.env.BACKUPS.head(key))) throw new StorageUnavailableError("delete", err);

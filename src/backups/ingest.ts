@@ -40,11 +40,11 @@ export async function ingestBackup(bucket: R2Bucket, req: IngestRequest): Promis
     if (!staged) throw new StorageUnavailableError("get staging", new Error("staging object vanished"));
     const customMetadata = { ...req.metadata, sha256, uploaded_at: rfc3339(Date.now()) } satisfies StoredCustomMetadata;
     // R2 recomputes the SHA-256 of what it receives and refuses the write on a mismatch.
-    return await r2("put", () => bucket.put(req.key, staged.body, { sha256, customMetadata, httpMetadata }));
+    return await r2("put", () => bucket.put(req.key, staged.body, { sha256, customMetadata, httpMetadata }), Infinity);
   } finally {
-    await bucket.delete(req.stagingKey).catch((err) => {
+    await r2("delete staging", () => bucket.delete(req.stagingKey)).catch((err) => {
       // The bucket's lifecycle rule on `.staging/` removes it within a day (README).
-      console.error(JSON.stringify({ level: "error", event: "staging cleanup failed", key: req.stagingKey, error: String(err) }));
+      console.error(JSON.stringify({ level: "error", event: "staging cleanup failed", key: req.stagingKey, error: String(err.cause ?? err) }));
     });
   }
 }

@@ -1,5 +1,6 @@
 // R2 access for backups. Takes the bucket as a parameter and knows nothing of HTTP.
 
+import { withDeadline } from "../deadline";
 import { backupIdTime } from "./ids";
 
 /** What a listing returns for each backup (the published metadata shape). */
@@ -46,10 +47,16 @@ export class ChecksumMismatchError extends Error {
   }
 }
 
-/** Runs one R2 call, turning its failure into StorageUnavailableError. */
-export async function r2<T>(operation: string, call: () => Promise<T>): Promise<T> {
+/** How long an R2 metadata call (list, head, get until its headers, delete) may take. */
+export const R2_DEADLINE_MS = 15_000;
+
+/**
+ * Runs one R2 call with a deadline, turning its failure into StorageUnavailableError.
+ * Pass `Infinity` for calls that stream a body, whose duration grows with its size.
+ */
+export async function r2<T>(operation: string, call: () => Promise<T>, deadlineMs = R2_DEADLINE_MS): Promise<T> {
   try {
-    return await call();
+    return Number.isFinite(deadlineMs) ? await withDeadline(`R2 ${operation}`, deadlineMs, call) : await call();
   } catch (err) {
     throw new StorageUnavailableError(operation, err);
   }

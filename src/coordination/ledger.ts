@@ -4,6 +4,7 @@
 import type { AuthenticatedSystem } from "../auth/credentials";
 import type { RetentionPolicy } from "../backups/retention";
 import type { Limits } from "../config";
+import { withDeadline } from "../deadline";
 import { ApiError, UnavailableError } from "../http/errors";
 import type { OrgLedger, ReserveResult } from "./org-ledger";
 
@@ -16,16 +17,10 @@ function ledgerOf(ns: DurableObjectNamespace<OrgLedger>, organizationId: string)
 
 /** Runs one ledger call with a deadline; any failure means the quota cannot be vouched for. */
 async function call<T>(operation: string, run: () => Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`ledger ${operation} timed out`)), LEDGER_TIMEOUT_MS);
-  });
   try {
-    return await Promise.race([run(), deadline]);
+    return await withDeadline(`ledger ${operation}`, LEDGER_TIMEOUT_MS, run);
   } catch (err) {
     throw new UnavailableError("backup storage unavailable", err);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

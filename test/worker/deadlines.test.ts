@@ -1,0 +1,56 @@
+// A platform call that never answers becomes a 503 at its deadline, not a request that hangs.
+
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { KV_DEADLINE_MS } from "../../src/auth/credentials";
+import { R2_DEADLINE_MS } from "../../src/backups/store";
+import { client, json, newSystem, type Overrides } from "./helpers";
+
+const never = () => new Promise<never>(() => {});
+
+function hanging<T extends object>(binding: T, method: string): T {
+  return new Proxy(binding, {
+    get: (target, prop) => (prop === method ? never : (Reflect.get(target, prop) as Function).bind(target)),
+  });
+}
+
+/** Sends a request with fake timers, advancing them past `ms`, and returns the response. */
+async function answeredAfter(ms: number, send: () => Promise<Response>): Promise<Response> {
+  vi.useFakeTimers();
+  const pending = send();
+  await vi.advanceTimersByTimeAsync(ms + 1);
+  return pending;
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("deadlines on platform calls", () => {
+  it("a KV read that never answers is a 503, not a hang and not a 401", async () => {
+    const system = await newSystem();
+    const overrides: Overrides = { SYSTEMS: hanging(env.SYSTEMS, "get") };
+    const response = await answeredAfter(KV_DEADLINE_MS, () => client(system, overrides).list());
+    expect(response.status).toBe(503);
+    expect(await json(response)).toEqual({ code: 503, message: "authentication service unavailable", data: null });
+  });
+
+  it("an R2 list, head, get or delete that never answers is a 503", async () => {
+    const system = await newSystem();
+    const created = (await json(await client(system).upload("kept", "k.gpg"))).data;
+    const cases: [string, (api: ReturnType<typeof client>) => Promise<Response>][] = [
+      ["list", (api) => api.list()],
+      ["get", (api) => api.download(created.id)],
+      ["head", (api) => api.head(created.id)],
+      ["delete", (api) => api.remove(created.id)],
+    ];
+    for (const [method, call] of cases) {
+      const api = client(system, { BACKUPS: hanging(env.BACKUPS, method) });
+      const response = await answeredAfter(R2_DEADLINE_MS, () => call(api));
+      expect([method, response.status]).toEqual([method, 503]);
+      await response.body?.cancel();
+      vi.useRealTimers();
+    }
+    expect(await (await client(system).download(created.id)).text()).toBe("kept");
+  });
+});

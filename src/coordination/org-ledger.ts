@@ -15,6 +15,8 @@ const HOUR = 60 * MINUTE;
 export const RESERVATION_TTL_MS = HOUR;
 /** Retry interval for prunes whose R2 delete failed. */
 const PRUNE_RETRY_MS = MINUTE;
+/** How often the ledger reconciles its rows with an R2 listing of the organisation. */
+export const RECONCILE_EVERY_MS = 24 * HOUR;
 
 export interface ReserveRequest {
   organizationId: string;
@@ -112,13 +114,50 @@ export class OrgLedger extends DurableObject<Env> {
     return this.usage();
   }
 
-  /** Retries prunes whose R2 delete failed earlier. */
+  /** Retries prunes whose R2 delete failed earlier, and reconciles with R2 once a day. */
   override async alarm(): Promise<void> {
     const organizationId = this.meta("organization_id");
     if (!organizationId) return;
     const doomed = this.sql.exec<{ system_key: string; id: string }>("SELECT system_key, id FROM backups WHERE doomed = 1").toArray();
     const bySystem = Map.groupBy(doomed, (row) => row.system_key);
     for (const [systemKey, rows] of bySystem) await this.deleteDoomed(organizationId, systemKey, rows.map((r) => r.id));
+    if (Date.now() - Number(this.meta("reconciled_at") ?? 0) >= RECONCILE_EVERY_MS) await this.reconcile(organizationId);
+    await this.scheduleAlarm();
+  }
+
+  /**
+   * Makes the rows equal to what R2 holds under the organisation's prefix: drops rows whose
+   * object is gone (a delete whose ledger update was lost), adds objects the ledger never
+   * recorded (a rollback that failed), corrects sizes. Other ledger calls wait meanwhile, so no
+   * commit can fall between the listing and the comparison. Returns what it changed.
+   */
+  async reconcile(organizationId: string): Promise<{ dropped: number; added: number }> {
+    await this.ensureBuilt(organizationId);
+    let changes = { dropped: 0, added: 0 };
+    await this.ctx.blockConcurrencyWhile(async () => {
+      const inR2 = await this.listBackups(organizationId);
+      const rows = this.sql.exec<{ system_key: string; id: string; size: number }>("SELECT system_key, id, size FROM backups").toArray();
+      const known = new Set(rows.map((r) => `${r.system_key}/${r.id}`));
+      for (const row of rows) {
+        if (inR2.has(`${row.system_key}/${row.id}`)) continue;
+        this.sql.exec("DELETE FROM backups WHERE system_key = ? AND id = ?", row.system_key, row.id);
+        changes.dropped++;
+      }
+      for (const [path, { systemKey, id, size }] of inR2) {
+        if (!known.has(path)) changes.added++;
+        this.sql.exec(
+          "INSERT INTO backups (system_key, id, size) VALUES (?, ?, ?) ON CONFLICT (system_key, id) DO UPDATE SET size = excluded.size",
+          systemKey,
+          id,
+          size,
+        );
+      }
+      this.setMeta("reconciled_at", String(Date.now()));
+    });
+    if (changes.dropped + changes.added > 0) {
+      console.warn(JSON.stringify({ level: "warn", event: "ledger reconciled with R2", organizationId, ...changes }));
+    }
+    return changes;
   }
 
   private async deleteDoomed(organizationId: string, systemKey: string, ids: string[]): Promise<void> {
@@ -127,7 +166,7 @@ export class OrgLedger extends DurableObject<Env> {
       await this.env.BACKUPS.delete(ids.map((id) => prefix + id));
     } catch (err) {
       console.error(JSON.stringify({ level: "error", event: "prune failed, will retry", organizationId, systemKey, ids, error: String(err) }));
-      await this.ctx.storage.setAlarm(Date.now() + PRUNE_RETRY_MS);
+      await this.scheduleAlarm();
       return;
     }
     for (const id of ids) this.sql.exec("DELETE FROM backups WHERE system_key = ? AND id = ?", systemKey, id);
@@ -156,22 +195,42 @@ export class OrgLedger extends DurableObject<Env> {
     return waitMs > 0 ? Math.max(1, Math.ceil(waitMs / 1000)) : 0;
   }
 
+  /** The next alarm: a minute away while prunes wait for a retry, else the next reconciliation. */
+  private async scheduleAlarm(): Promise<void> {
+    const doomed = this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM backups WHERE doomed = 1").one().n;
+    const reconcileAt = Number(this.meta("reconciled_at") ?? Date.now()) + RECONCILE_EVERY_MS;
+    await this.ctx.storage.setAlarm(doomed > 0 ? Math.min(reconcileAt, Date.now() + PRUNE_RETRY_MS) : reconcileAt);
+  }
+
+  /** Every backup object under the organisation's prefix, keyed `system/id`. */
+  private async listBackups(organizationId: string) {
+    const prefix = organizationPrefix(organizationId);
+    const backups = new Map<string, { systemKey: string; id: string; size: number }>();
+    for (const { key, size } of await listObjectSizes(this.env.BACKUPS, prefix)) {
+      const [systemKey, id, ...rest] = key.slice(prefix.length).split("/");
+      if (rest.length === 0 && systemKey && isBackupId(id)) backups.set(`${systemKey}/${id}`, { systemKey, id, size });
+    }
+    return backups;
+  }
+
   /** On first use (or after storage loss) rebuilds the backup table from an R2 listing. */
   private async ensureBuilt(organizationId: string): Promise<void> {
     if (this.meta("built_at")) return;
     await this.ctx.blockConcurrencyWhile(async () => {
       if (this.meta("built_at")) return;
-      const prefix = organizationPrefix(organizationId);
-      const objects = await listObjectSizes(this.env.BACKUPS, prefix);
-      for (const { key, size } of objects) {
-        const [systemKey, id, ...rest] = key.slice(prefix.length).split("/");
-        if (rest.length === 0 && systemKey && isBackupId(id)) {
-          this.sql.exec("INSERT OR IGNORE INTO backups (system_key, id, size) VALUES (?, ?, ?)", systemKey, id, size);
-        }
+      for (const { systemKey, id, size } of (await this.listBackups(organizationId)).values()) {
+        this.sql.exec("INSERT OR IGNORE INTO backups (system_key, id, size) VALUES (?, ?, ?)", systemKey, id, size);
       }
-      this.sql.exec("INSERT OR REPLACE INTO meta VALUES ('organization_id', ?)", organizationId);
-      this.sql.exec("INSERT OR REPLACE INTO meta VALUES ('built_at', ?)", new Date().toISOString());
+      const now = String(Date.now());
+      this.setMeta("organization_id", organizationId);
+      this.setMeta("reconciled_at", now);
+      this.setMeta("built_at", now);
+      await this.scheduleAlarm();
     });
+  }
+
+  private setMeta(name: string, value: string): void {
+    this.sql.exec("INSERT OR REPLACE INTO meta VALUES (?, ?)", name, value);
   }
 
   private meta(name: string): string | undefined {

@@ -1,0 +1,52 @@
+// The organisation ledger keeps itself equal to R2: rebuilt when new, reconciled daily.
+
+import { env } from "cloudflare:workers";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { uuidv7 } from "../../src/backups/ids";
+import { RECONCILE_EVERY_MS } from "../../src/coordination/org-ledger";
+import { client, json, newSystem, patternBytes } from "./helpers";
+
+function ledger(org: string) {
+  return env.ORG_LEDGER.get(env.ORG_LEDGER.idFromName(org));
+}
+
+describe("ledger reconciliation with R2", () => {
+  it("drops rows whose object is gone and adds objects it never recorded", async () => {
+    const system = await newSystem();
+    const api = client(system);
+    const a = (await json(await api.upload(patternBytes(1000), "a.gpg"))).data;
+    const b = (await json(await api.upload(patternBytes(500), "b.gpg"))).data;
+    const stub = ledger(system.org);
+    expect(await stub.usageBytes(system.org)).toBe(1500);
+
+    // A delete whose ledger update was lost, and an object whose rollback failed.
+    await env.BACKUPS.delete(`${system.org}/${system.key}/${a.id}`);
+    await env.BACKUPS.put(`${system.org}/${system.key}/${uuidv7()}.gpg`, patternBytes(300), { customMetadata: { sha256: "x" } });
+    expect(await stub.usageBytes(system.org)).toBe(1500);
+
+    expect(await stub.reconcile(system.org)).toEqual({ dropped: 1, added: 1 });
+    expect(await stub.usageBytes(system.org)).toBe(800);
+    expect(await stub.reconcile(system.org)).toEqual({ dropped: 0, added: 0 });
+    expect((await json(await api.list())).data.backups.map((x: any) => x.id)).toContain(b.id);
+  });
+
+  it("schedules its next reconciliation when it is built, and runs it from the alarm once due", async () => {
+    const system = await newSystem();
+    await (await client(system).upload("x", "x.gpg")).body?.cancel();
+    const stub = ledger(system.org);
+    const alarm = await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm());
+    expect(alarm).toBeGreaterThan(Date.now() + RECONCILE_EVERY_MS - 60_000);
+    expect(alarm).toBeLessThanOrEqual(Date.now() + RECONCILE_EVERY_MS);
+
+    // Make the reconciliation due, leave a ghost row, and let the alarm run.
+    await env.BACKUPS.put(`${system.org}/${system.key}/${uuidv7()}.gpg`, patternBytes(10), { customMetadata: { sha256: "x" } });
+    await runInDurableObject(stub, (_instance, state) => {
+      state.storage.sql.exec("UPDATE meta SET value = '0' WHERE name = 'reconciled_at'");
+    });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await stub.usageBytes(system.org)).toBe(11);
+    const next = await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm());
+    expect(next).toBeGreaterThan(Date.now() + RECONCILE_EVERY_MS - 60_000);
+  });
+});

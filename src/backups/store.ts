@@ -1,7 +1,6 @@
 // R2 access for backups. Takes the bucket as a parameter and knows nothing of HTTP.
 
 import { withDeadline } from "../deadline";
-import { backupIdTime } from "./ids";
 
 /** What a listing returns for each backup (the published metadata shape). */
 export interface BackupMetadata {
@@ -108,9 +107,4 @@ export async function listObjectSizes(bucket: R2Bucket, prefix: string): Promise
 /** A time in RFC 3339 UTC with second precision, as the published example shows. */
 export function rfc3339(date: Date | number): string {
   return new Date(date).toISOString().replace(/\.\d{3}Z$/, "Z");
-}
-
-/** The time a backup was created, from its UUIDv7 id. */
-export function backupCreatedAt(id: string): Date {
-  return new Date(backupIdTime(id));
 }

@@ -7,7 +7,7 @@ import { DurableObject } from "cloudflare:workers";
 import { isBackupId } from "../backups/ids";
 import { selectVictims, type RetentionPolicy } from "../backups/retention";
 import { listObjectSizes } from "../backups/store";
-import { organizationPrefix } from "../backups/keys";
+import { organizationPrefix, systemPrefix } from "../backups/keys";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -161,7 +161,7 @@ export class OrgLedger extends DurableObject<Env> {
   }
 
   private async deleteDoomed(organizationId: string, systemKey: string, ids: string[]): Promise<void> {
-    const prefix = `${organizationPrefix(organizationId)}${systemKey}/`;
+    const prefix = systemPrefix({ organizationId, systemKey });
     try {
       await this.env.BACKUPS.delete(ids.map((id) => prefix + id));
     } catch (err) {

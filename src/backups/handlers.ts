@@ -61,19 +61,15 @@ export async function uploadBackup(c: Ctx): Promise<Response> {
     });
   } catch (err) {
     // R2 may have stored the object and then lost its answer: never acknowledged, it must not stay.
-    if (err instanceof StorageUnavailableError) {
-      await r2("delete", () => c.env.BACKUPS.delete(backupKey(system, id))).catch((e) => logError(c, "cleanup of unacknowledged backup failed", e.cause ?? e));
-    }
+    if (err instanceof StorageUnavailableError) await takeBack(c, id);
     await releaseUpload(c.env.ORG_LEDGER, system, token);
     throw err;
   }
   try {
-    // A commit whose answer was lost may already have pruned for this backup; commit is
-    // idempotent, so asking again is safe and keeps the pruned ones from being lost for nothing.
-    await retriedOnce(() => commitUpload(c.env.ORG_LEDGER, system, token, id, stored.size, limits));
+    await commitUpload(c.env.ORG_LEDGER, system, token, id, stored.size, limits);
   } catch (err) {
     // Unrecorded in the ledger, the object would escape quota and retention: take it back.
-    await r2("delete", () => c.env.BACKUPS.delete(backupKey(system, id))).catch((e) => logError(c, "rollback of uncommitted backup failed", e.cause ?? e));
+    await takeBack(c, id);
     await forgetBackup(c.env.ORG_LEDGER, system, id).catch((e) => logError(c, "rollback of uncommitted backup failed", e.cause ?? e));
     await releaseUpload(c.env.ORG_LEDGER, system, token);
     throw err;
@@ -127,20 +123,18 @@ export async function deleteBackup(c: Ctx): Promise<Response> {
     // The delete may have happened and only its answer been lost: a backup still there is the failure.
     if (await r2("head", () => c.env.BACKUPS.head(key))) throw new StorageUnavailableError("delete", err);
   }
-  await retriedOnce(() => forgetBackup(c.env.ORG_LEDGER, system, id)).catch((err) => {
+  await forgetBackup(c.env.ORG_LEDGER, system, id).catch((err) => {
     // The backup is gone; the ledger rebuilds or corrects its count (README, "Limits").
     logError(c, "ledger forget failed after delete", err.cause ?? err);
   });
   return envelope(200, "backup deleted", { id });
 }
 
-/** Runs an idempotent ledger call, and once more if it fails (its first answer may be what was lost). */
-async function retriedOnce<T>(call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch {
-    return await call();
-  }
+/** Deletes a backup the client was never told about (best effort; the ledger's reconciliation catches a miss). */
+async function takeBack(c: Ctx, id: string): Promise<void> {
+  await r2("delete", () => c.env.BACKUPS.delete(backupKey(c.get("system"), id))).catch((e) =>
+    logError(c, "removal of an unacknowledged backup failed", e.cause ?? e),
+  );
 }
 
 function notFound(): ApiError {

@@ -25,6 +25,18 @@ async function call<T>(operation: string, run: () => Promise<T>): Promise<T> {
 }
 
 /**
+ * Runs an idempotent ledger call, once more if it fails: its first answer may be what was lost
+ * (a commit that already pruned for its backup, a forget that already freed its bytes).
+ */
+async function callTwice<T>(operation: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await call(operation, run);
+  } catch {
+    return await call(operation, run);
+  }
+}
+
+/**
  * Admits an upload of `size` bytes for the system, or throws: 429 with Retry-After when its
  * rate window is full, 413 when the organisation quota would be exceeded, 503 when unknown.
  * Returns the reservation token to commit or release.
@@ -55,7 +67,7 @@ export async function reserveUpload(
   throw new ApiError(413, "organization storage quota exceeded");
 }
 
-/** Records a stored backup and prunes under the retention policy; returns the pruned ids. */
+/** Records a stored backup and prunes under the retention policy (idempotent, asked twice); returns the pruned ids. */
 export async function commitUpload(
   ns: DurableObjectNamespace<OrgLedger>,
   system: AuthenticatedSystem,
@@ -64,7 +76,7 @@ export async function commitUpload(
   size: number,
   policy: RetentionPolicy,
 ): Promise<string[]> {
-  return call("commit", () =>
+  return callTwice("commit", () =>
     ledgerOf(ns, system.organizationId).commit({ organizationId: system.organizationId, token, systemKey: system.systemKey, id, size, policy }),
   );
 }
@@ -76,7 +88,7 @@ export async function releaseUpload(ns: DurableObjectNamespace<OrgLedger>, syste
   });
 }
 
-/** Frees a deleted backup's bytes at once. */
+/** Frees a deleted backup's bytes at once (idempotent, asked twice). */
 export async function forgetBackup(ns: DurableObjectNamespace<OrgLedger>, system: AuthenticatedSystem, id: string): Promise<void> {
-  await call("forget", () => ledgerOf(ns, system.organizationId).forget(system.organizationId, system.systemKey, id));
+  await callTwice("forget", () => ledgerOf(ns, system.organizationId).forget(system.organizationId, system.systemKey, id));
 }

@@ -18,13 +18,44 @@ export const TIMINGS = {
   r2DeadlineMs: 15 * SECOND,
   /** How long the worker waits for the organisation ledger before answering 503. */
   ledgerDeadlineMs: 10 * SECOND,
-  /** A reservation not committed or released within this time no longer counts against the quota. */
-  reservationTtlMs: HOUR,
+  /**
+   * The pace an upload body must keep: every `bodySliceBytes` (or the rest of the body) must
+   * arrive within `bodyWindowMs` of waiting for the client, the first one within
+   * `bodyGraceMs` more; else 408. That is at least 16 KiB/s, and a stall is cut off in 32 s.
+   */
+  bodyMinBytesPerSecond: 16 * 1024,
+  bodyWindowMs: 32 * SECOND,
+  bodyGraceMs: 30 * SECOND,
+  /** How fast a final R2 write must proceed once the body is in: its deadline grows with the size. */
+  finalWriteBytesPerSecond: 1024 * 1024,
   /** Retry interval for prunes whose R2 delete failed. */
   pruneRetryMs: MINUTE,
   /** How often a ledger reconciles its rows with an R2 listing of its organisation. */
   reconcileEveryMs: 24 * HOUR,
+  /** UTC hours [from, to) in which the daily reconciliation may run: the fleet uploads from 00:00 to 06:00. */
+  reconcileHoursUtc: [6, 24] as const,
+  /** Objects per R2 listing page of a ledger rebuild or reconciliation: one page per step. */
+  syncPageSize: 1000,
 } as const;
+
+/** Bytes of one paced slice of an upload body (16 KiB/s × 32 s = 512 KiB). */
+export const BODY_SLICE_BYTES = (TIMINGS.bodyMinBytesPerSecond * TIMINGS.bodyWindowMs) / SECOND;
+
+/** Deadline of a final R2 write of `size` bytes, counted from when its body is complete: 15 s plus 1 s per MiB. */
+export function finalWriteDeadlineMs(size: number): number {
+  return TIMINGS.r2DeadlineMs + Math.ceil((size / TIMINGS.finalWriteBytesPerSecond) * SECOND);
+}
+
+/**
+ * The longest an upload of `size` bytes may take and still succeed: its body at the minimum
+ * pace, both R2 writes at their deadlines, the staged read and the ledger calls. A reservation
+ * lives this long (plus a minute), so no upload that is allowed to finish outlives it.
+ */
+export function uploadLifetimeMs(size: number): number {
+  const slices = Math.ceil((size + 1) / BODY_SLICE_BYTES);
+  const body = TIMINGS.bodyGraceMs + slices * TIMINGS.bodyWindowMs;
+  return body + 2 * finalWriteDeadlineMs(size) + TIMINGS.r2DeadlineMs + 3 * TIMINGS.ledgerDeadlineMs + MINUTE;
+}
 
 /** Limits of the service, parsed once per environment from the `[vars]` strings. */
 export interface Limits {
@@ -39,10 +70,10 @@ export interface Limits {
   /** Uploads per system per rolling minute / hour; 0 disables. */
   rateLimitPerMinute: number;
   rateLimitPerHour: number;
-  /** Keep the newest backup older than 24 h (1) or not (0). */
+  /** The protected tier: the newest backup (committed ≥ 24 h ago) of each of the last N UTC days, ISO weeks, calendar months; 0 disables each. */
   protectDaily: number;
-  /** Keep the newest backup of each of the last N weeks; 0 disables. */
   protectWeekly: number;
+  protectMonthly: number;
 }
 
 type Spec = { min: number; max: number };
@@ -53,8 +84,9 @@ const VARIABLES: Record<keyof Limits, [name: keyof Env & string, spec: Spec]> = 
   maxSizePerOrg: ["BACKUP_MAX_SIZE_PER_ORG", { min: 0, max: 2 ** 53 - 1 }],
   rateLimitPerMinute: ["BACKUP_RATE_LIMIT_PER_MINUTE", { min: 0, max: 1_000_000 }],
   rateLimitPerHour: ["BACKUP_RATE_LIMIT_PER_HOUR", { min: 0, max: 1_000_000 }],
-  protectDaily: ["BACKUP_PROTECT_DAILY", { min: 0, max: 1 }],
-  protectWeekly: ["BACKUP_PROTECT_WEEKLY", { min: 0, max: 52 }],
+  protectDaily: ["BACKUP_PROTECT_DAILY", { min: 0, max: 366 }],
+  protectWeekly: ["BACKUP_PROTECT_WEEKLY", { min: 0, max: 260 }],
+  protectMonthly: ["BACKUP_PROTECT_MONTHLY", { min: 0, max: 120 }],
 };
 
 const parsed = new WeakMap<object, Limits>();

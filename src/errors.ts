@@ -65,6 +65,17 @@ export class BodyLengthError extends ApiError {
   }
 }
 
+/**
+ * The request body stalled or arrived slower than the minimum pace (config.ts, `TIMINGS.body*`):
+ * 408, nothing was kept, and the upload's reservation is released at once.
+ */
+export class BodyTimeoutError extends ApiError {
+  constructor() {
+    super(408, "request body stalled or arrived too slowly");
+    this.name = "BodyTimeoutError";
+  }
+}
+
 /** The digest the client declared does not match the bytes R2 received: 400, nothing was kept. */
 export class ChecksumMismatchError extends ApiError {
   constructor() {

@@ -46,7 +46,7 @@ export async function uploadBackup(c: Ctx): Promise<Response> {
   const clientSha256 = parseClientDigest(request.headers);
   if (clientSha256 === "invalid") throw new ApiError(400, "invalid Content-Digest or X-Checksum-SHA256");
   const backup = await storeUpload(
-    { bucket: c.env.BACKUPS, ledger: c.env.ORG_LEDGER, limits },
+    { bucket: c.env.BACKUPS, ledger: c.env.ORG_LEDGER, limits, waitUntil: (p) => c.executionCtx.waitUntil(p) },
     {
       system: c.get("system"),
       body: request.body,

@@ -17,6 +17,8 @@ export interface UploadBindings {
   bucket: R2Bucket;
   ledger: DurableObjectNamespace<OrgLedger>;
   limits: Limits;
+  /** The invocation's `ctx.waitUntil`: keeps the upload's work running if the client hangs up. */
+  waitUntil(promise: Promise<unknown>): void;
 }
 
 /** An upload as the route parsed it. */
@@ -37,9 +39,16 @@ export interface UploadRequest {
  * Stores one backup: refuses sizes over the limits (413) before anything else, reserves quota
  * and a rate slot, ingests the body, commits it to the ledger (which applies retention).
  * On failure nothing stays: an unacknowledged object is taken back, the ledger forgets it and
- * the reservation is released.
+ * the reservation is released. All of it runs under `waitUntil`: a client that hangs up after
+ * its last byte cannot cut the copy, the commit, the staging cleanup or the release short.
  */
-export async function storeUpload(bindings: UploadBindings, req: UploadRequest): Promise<BackupMetadata> {
+export function storeUpload(bindings: UploadBindings, req: UploadRequest): Promise<BackupMetadata> {
+  const storing = store(bindings, req);
+  bindings.waitUntil(storing.catch(() => {})); // its outcome is the caller's; here it only has to finish
+  return storing;
+}
+
+async function store(bindings: UploadBindings, req: UploadRequest): Promise<BackupMetadata> {
   const { bucket, ledger, limits } = bindings;
   const { system } = req;
   checkUploadSize(req.length, limits);

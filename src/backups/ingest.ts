@@ -1,10 +1,11 @@
 // Streaming ingest: the body flows from the client to R2 without being held in memory, its
-// length checked against Content-Length and its SHA-256 computed as it passes.
+// length checked against Content-Length, its pace against the minimum (body-pace.ts) and its
+// SHA-256 computed as it passes.
 
-import { BodyLengthError, ChecksumMismatchError, StorageUnavailableError } from "../errors";
+import { BodyLengthError, BodyTimeoutError, ChecksumMismatchError, StorageUnavailableError } from "../errors";
 import { bytesToHex } from "../platform/codec";
 import { log } from "../platform/log";
-import { rfc3339 } from "../platform/time";
+import { BodyPace, pacedRead } from "./body-pace";
 import { deleteObjects, getObject, isChecksumMismatch, putObject, type StoredCustomMetadata } from "./store";
 
 export interface IngestRequest {
@@ -27,23 +28,25 @@ export interface IngestRequest {
  * Without: write to a staging key while hashing, then copy to the final key with the digest
  * (R2 verifies the copy against it), then drop the staging object.
  * On any failure nothing is left under the final key and the staging object is removed.
+ * A body slower than the minimum pace fails with 408 (BodyTimeoutError); each write's deadline
+ * starts when its body is complete and grows with the size.
  */
 export async function ingestBackup(bucket: R2Bucket, req: IngestRequest): Promise<R2Object> {
   const metered = meterBody(req.body, req.length, req.clientSha256 === null);
   const httpMetadata = { contentType: req.contentType };
   if (req.clientSha256 !== null) {
     const sha256 = req.clientSha256;
-    const customMetadata = { ...req.metadata, sha256, uploaded_at: rfc3339(Date.now()) } satisfies StoredCustomMetadata;
-    return await writeChecked(bucket, req.key, metered, { sha256, customMetadata, httpMetadata }, true);
+    const customMetadata = { ...req.metadata, sha256 } satisfies StoredCustomMetadata;
+    return await writeChecked(bucket, req.key, metered, req.length, { sha256, customMetadata, httpMetadata }, true);
   }
   try {
-    await writeChecked(bucket, req.stagingKey, metered, {}, false);
+    await writeChecked(bucket, req.stagingKey, metered, req.length, {}, false);
     const sha256 = await metered.digest;
     const staged = await getObject(bucket, req.stagingKey);
     if (!staged) throw new StorageUnavailableError("get staging", new Error("staging object vanished"));
-    const customMetadata = { ...req.metadata, sha256, uploaded_at: rfc3339(Date.now()) } satisfies StoredCustomMetadata;
+    const customMetadata = { ...req.metadata, sha256 } satisfies StoredCustomMetadata;
     // R2 recomputes the SHA-256 of what it receives and refuses the write on a mismatch.
-    return await putObject(bucket, req.key, staged.body, { sha256, customMetadata, httpMetadata });
+    return await putObject(bucket, req.key, staged.body, { sha256, customMetadata, httpMetadata }, req.length);
   } finally {
     await deleteObjects(bucket, req.stagingKey).catch((err) => {
       // The bucket's lifecycle rule on `.staging/` removes it within a day (README).
@@ -56,11 +59,12 @@ async function writeChecked(
   bucket: R2Bucket,
   key: string,
   metered: MeteredBody,
+  length: number,
   options: R2PutOptions,
   clientDigest: boolean,
 ): Promise<R2Object> {
   try {
-    return await putObject(bucket, key, metered.stream, options);
+    return await putObject(bucket, key, metered.stream, options, length, metered.complete);
   } catch (err) {
     // A broken or lying body surfaces here as an R2 error: report the body's fault first.
     const bodyFault = metered.fault();
@@ -76,8 +80,10 @@ interface MeteredBody {
   stream: ReadableStream<Uint8Array>;
   /** Hex SHA-256 of the bytes, once the stream has ended. */
   digest: Promise<string>;
+  /** Settles once the whole body has been handed to R2 (or has failed). */
+  complete: Promise<void>;
   /** The body's own failure, if it had one. */
-  fault(): BodyLengthError | null;
+  fault(): BodyLengthError | BodyTimeoutError | null;
   /** Stops reading the body (after R2 gave up on it). */
   stop(reason: unknown): void;
 }
@@ -98,7 +104,8 @@ function meterBody(body: ReadableStream<Uint8Array>, length: number, hash: boole
   const fixed = new FixedLengthStream(length);
   const writer = fixed.writable.getWriter();
   const source = largeChunks(body);
-  let fault: BodyLengthError | null = null;
+  const pace = new BodyPace();
+  let fault: BodyLengthError | BodyTimeoutError | null = null;
   let stopped = false;
   const stop = (reason: unknown) => {
     if (stopped) return;
@@ -107,8 +114,8 @@ function meterBody(body: ReadableStream<Uint8Array>, length: number, hash: boole
     digestWriter?.abort(reason).catch(() => {});
     source.cancel(reason);
   };
-  const fail = (kind: BodyLengthError["kind"]) => {
-    fault = new BodyLengthError(kind);
+  const fail = (kind: BodyLengthError["kind"] | "slow") => {
+    fault = kind === "slow" ? new BodyTimeoutError() : new BodyLengthError(kind);
     stop(fault); // its failure reaches R2 through the readable side
   };
   const pump = async () => {
@@ -116,14 +123,17 @@ function meterBody(body: ReadableStream<Uint8Array>, length: number, hash: boole
     let writing: Promise<void> = Promise.resolve();
     let written: Uint8Array | null = null;
     for (;;) {
-      let chunk: ReadableStreamReadResult<Uint8Array>;
+      let chunk: ReadableStreamReadResult<Uint8Array> | "too slow";
       try {
-        // Ask for one byte past the declared end, so that a longer body shows itself.
-        chunk = await source.read(Math.min(READ_BYTES, length - seen + 1));
+        // Ask for one byte past the declared end, so that a longer body shows itself; wait for
+        // no more than completes the pace's slice, so that its clock sees every slice end.
+        const max = Math.min(READ_BYTES, length - seen + 1);
+        chunk = await pacedRead(pace, () => source.read(Math.min(max, pace.missingBytes()), max), (c) => c.value?.byteLength ?? 0);
       } catch {
         return fail("aborted");
       }
       if (stopped) return;
+      if (chunk === "too slow") return fail("slow");
       if (chunk.value && chunk.value.byteLength > 0) {
         seen += chunk.value.byteLength;
         if (seen > length) return fail("long");
@@ -142,15 +152,15 @@ function meterBody(body: ReadableStream<Uint8Array>, length: number, hash: boole
     await writer.close();
   };
   // A rejection here is R2 no longer reading (its own error reaches the caller through put).
-  pump().catch((err) => stop(err));
+  const complete = pump().catch((err) => stop(err));
   const digest = digestStream ? digestStream.digest.then((d) => bytesToHex(new Uint8Array(d))) : Promise.resolve("");
   digest.catch(() => {}); // observed through fault() when the body fails
-  return { stream: fixed.readable, digest, fault: () => fault, stop };
+  return { stream: fixed.readable, digest, complete, fault: () => fault, stop };
 }
 
 /**
- * Reads a body in chunks of up to `max` (≤ READ_BYTES) bytes into reusable buffers (BYOB), or
- * as it comes for a stream built in JavaScript.
+ * Reads a body in chunks of up to READ_BYTES into reusable buffers (BYOB), or as it comes for
+ * a stream built in JavaScript.
  */
 function largeChunks(body: ReadableStream<Uint8Array>) {
   let byob: ReadableStreamBYOBReader | null = null;
@@ -162,9 +172,10 @@ function largeChunks(body: ReadableStream<Uint8Array>) {
   const plain = byob ? null : body.getReader();
   const spare: ArrayBuffer[] = [];
   return {
-    read(max: number): Promise<ReadableStreamReadResult<Uint8Array>> {
+    /** At least `min` bytes (unless the body ends first), at most `max`. */
+    read(min: number, max: number): Promise<ReadableStreamReadResult<Uint8Array>> {
       if (!byob) return plain!.read();
-      return byob.readAtLeast(max, new Uint8Array(spare.pop() ?? new ArrayBuffer(max), 0, max));
+      return byob.readAtLeast(min, new Uint8Array(spare.pop() ?? new ArrayBuffer(max), 0, max));
     },
     /** Takes back the buffer of a chunk that nothing holds any more. */
     recycle(chunk: Uint8Array): void {

@@ -1,7 +1,7 @@
 // Every R2 call of the service: each with its deadline, and each failure turned into
 // StorageUnavailableError (503). Takes the bucket as a parameter and knows nothing of HTTP.
 
-import { TIMINGS } from "../config";
+import { finalWriteDeadlineMs, TIMINGS } from "../config";
 import { StorageUnavailableError } from "../errors";
 import { withDeadline } from "../platform/deadline";
 import { rfc3339 } from "../platform/time";
@@ -21,19 +21,30 @@ export interface BackupMetadata {
 export interface StoredCustomMetadata {
   filename: string;
   sha256: string;
-  uploaded_at: string;
+  /**
+   * Only on objects imported from the existing backend (their original upload time). Objects
+   * this service writes carry none: R2's own `uploaded`, stamped when the write completed, is
+   * their commit time.
+   */
+  uploaded_at?: string;
   /** Client address from CF-Connecting-IP, for audit; never returned by the API. */
   uploader_ip: string;
   system_id: string;
+}
+
+/** A backup object's commit time (ms): an imported object's original `uploaded_at`, else when R2 stored it. */
+export function backupTime(object: R2Object): number {
+  const imported = Date.parse((object.customMetadata as Partial<StoredCustomMetadata> | undefined)?.uploaded_at ?? "");
+  return Number.isNaN(imported) ? object.uploaded.getTime() : imported;
 }
 
 /**
  * Runs one R2 call with a deadline, turning its failure into StorageUnavailableError.
  * Pass `Infinity` for calls that stream a body, whose duration grows with its size.
  */
-async function r2<T>(operation: string, call: () => Promise<T>, deadlineMs: number = TIMINGS.r2DeadlineMs): Promise<T> {
+async function r2<T>(operation: string, call: () => Promise<T>, deadlineMs: number = TIMINGS.r2DeadlineMs, from?: Promise<unknown>): Promise<T> {
   try {
-    return Number.isFinite(deadlineMs) ? await withDeadline(`R2 ${operation}`, deadlineMs, call) : await call();
+    return Number.isFinite(deadlineMs) ? await withDeadline(`R2 ${operation}`, deadlineMs, call, from) : await call();
   } catch (err) {
     throw new StorageUnavailableError(operation, err);
   }
@@ -45,10 +56,21 @@ export function isChecksumMismatch(err: unknown): boolean {
   return /\b10037\b|checksum/i.test(String(cause));
 }
 
-/** Writes an object (a stream of known length, or bytes); R2 verifies `options.sha256` when given. */
-export function putObject(bucket: R2Bucket, key: string, body: ReadableStream | ArrayBuffer | ArrayBufferView, options: R2PutOptions = {}): Promise<R2Object> {
-  // A streamed body's duration grows with its size: no fixed deadline on it.
-  return r2("put", () => bucket.put(key, body, options), Infinity);
+/**
+ * Writes an object (a stream of known length, or bytes); R2 verifies `options.sha256` when given.
+ * A streamed body's duration grows with its size, so the write's deadline (which grows with it
+ * too, `finalWriteDeadlineMs`) starts only once `bodyComplete` has settled: the client's pace
+ * is the ingest's to police.
+ */
+export function putObject(
+  bucket: R2Bucket,
+  key: string,
+  body: ReadableStream | ArrayBuffer | ArrayBufferView,
+  options: R2PutOptions,
+  size: number,
+  bodyComplete: Promise<unknown> = Promise.resolve(),
+): Promise<R2Object> {
+  return r2("put", () => bucket.put(key, body, options), finalWriteDeadlineMs(size), bodyComplete);
 }
 
 /** An object with its body, or null when there is none. */
@@ -66,10 +88,10 @@ export function deleteObjects(bucket: R2Bucket, keys: string | string[]): Promis
   return r2("delete", () => bucket.delete(keys));
 }
 
-/** A range that starts past the end of the object: 416 needs the object's size. */
+/** A range that starts past the end of the object: 416 needs its size (and a precondition, its ETag). */
 export interface RangeNotSatisfiable {
   unsatisfiable: true;
-  size: number;
+  object: R2Object;
 }
 
 /** A backup's bytes (all, or a range), null when there is none, or the size when the range starts past its end. */
@@ -81,7 +103,7 @@ export async function getBackupBody(bucket: R2Bucket, key: string, range?: ByteR
     if (!range || !/\b10039\b/.test(String(err))) throw new StorageUnavailableError("get", err);
   }
   const head = await headObject(bucket, key);
-  return head ? { unsatisfiable: true, size: head.size } : null;
+  return head ? { unsatisfiable: true, object: head } : null;
 }
 
 /**
@@ -98,20 +120,21 @@ export async function deleteBackupObject(bucket: R2Bucket, key: string): Promise
   return true;
 }
 
-/** Every backup under a prefix, newest first, following every page of the listing. */
+/** Every backup under a prefix, newest commit first, following every page of the listing. */
 export async function listSystemBackups(bucket: R2Bucket, prefix: string): Promise<BackupMetadata[]> {
-  const backups: BackupMetadata[] = [];
+  const backups: { metadata: BackupMetadata; committedAt: number }[] = [];
   let cursor: string | undefined;
   do {
     // With `include`, a page can hold fewer objects than asked for (100 locally): follow the cursor.
     const page = await r2("list", () => bucket.list({ prefix, cursor, include: ["customMetadata", "httpMetadata"] }));
     for (const object of page.objects) {
       const metadata = toBackupMetadata(object, prefix);
-      if (metadata) backups.push(metadata);
+      if (metadata) backups.push({ metadata, committedAt: backupTime(object) });
     }
     cursor = page.truncated ? page.cursor : undefined;
   } while (cursor);
-  return backups.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+  const byId = (a: string, b: string) => (a < b ? 1 : a > b ? -1 : 0);
+  return backups.sort((a, b) => b.committedAt - a.committedAt || byId(a.metadata.id, b.metadata.id)).map((b) => b.metadata);
 }
 
 /** Metadata of a committed backup object; null for anything without a digest (never listed). */
@@ -125,18 +148,22 @@ export function toBackupMetadata(object: R2Object, prefix: string): BackupMetada
     size: object.size,
     sha256: custom.sha256,
     mimetype: object.httpMetadata?.contentType ?? "application/octet-stream",
-    uploaded_at: custom.uploaded_at ?? rfc3339(object.uploaded),
+    uploaded_at: rfc3339(backupTime(object)),
   };
 }
 
-/** Key and size of every object under a prefix (all systems of an organisation). */
-export async function listObjectSizes(bucket: R2Bucket, prefix: string): Promise<{ key: string; size: number }[]> {
-  const out: { key: string; size: number }[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await r2("list", () => bucket.list({ prefix, cursor, limit: 1000 }));
-    for (const o of page.objects) out.push({ key: o.key, size: o.size });
-    cursor = page.truncated ? page.cursor : undefined;
-  } while (cursor);
-  return out;
+/** One object of an organisation-wide listing page, as the ledger needs it. */
+export interface ListedObject {
+  key: string;
+  size: number;
+  committedAt: number;
+}
+
+/** One page (at most `limit` objects, key order) of every object under a prefix, and the cursor of the next, if any. */
+export async function listObjectPage(bucket: R2Bucket, prefix: string, cursor: string | undefined, limit: number): Promise<{ objects: ListedObject[]; cursor: string | null }> {
+  const page = await r2("list", () => bucket.list({ prefix, cursor, limit, include: ["customMetadata"] }));
+  return {
+    objects: page.objects.map((o) => ({ key: o.key, size: o.size, committedAt: backupTime(o) })),
+    cursor: page.truncated ? page.cursor : null,
+  };
 }

@@ -2,12 +2,11 @@
 // and every failure turned into a fail-closed 503.
 
 import type { AuthenticatedSystem } from "../auth/credentials";
-import type { RetentionPolicy } from "../backups/retention";
 import { TIMINGS, type Limits } from "../config";
 import { ApiError, UnavailableError } from "../errors";
 import { withDeadline } from "../platform/deadline";
 import { log } from "../platform/log";
-import type { OrgLedger, ReserveResult } from "./org-ledger";
+import type { CommitResult, OrgLedger, ReserveResult } from "./org-ledger";
 
 function ledgerOf(ns: DurableObjectNamespace<OrgLedger>, organizationId: string) {
   return ns.get(ns.idFromName(organizationId));
@@ -36,7 +35,8 @@ async function callTwice<T>(operation: string, run: () => Promise<T>): Promise<T
 
 /**
  * Admits an upload of `size` bytes for the system, or throws: 429 with Retry-After when its
- * rate window is full, 413 when the organisation quota would be exceeded, 503 when unknown.
+ * rate window is full, 413 when the organisation quota would be exceeded, 503 when unknown
+ * (the ledger unreachable, or rebuilding its usage from R2).
  * Returns the reservation token to commit or release.
  */
 export async function reserveUpload(
@@ -62,22 +62,40 @@ export async function reserveUpload(
       data: { retry_after: result.retryAfterSeconds },
     });
   }
-  // The quota itself is never echoed to the client.
-  throw new ApiError(413, "organization storage quota exceeded");
+  throw refusal(result.reason);
 }
 
-/** Records a stored backup and prunes under the retention policy (idempotent, asked twice); returns the pruned ids. */
+/** 413 for a full quota (never echoing the quota itself), 503 while usage is unknown. */
+function refusal(reason: "quota" | "unknown"): ApiError {
+  if (reason === "unknown") return new UnavailableError("backup storage unavailable", new Error("ledger rebuilding its usage from R2"));
+  return new ApiError(413, "organization storage quota exceeded");
+}
+
+/**
+ * Records a stored backup and prunes under the retention policy (idempotent, asked twice);
+ * returns the pruned ids. Throws 413 when its reservation had expired and the quota is now full.
+ */
 export async function commitUpload(
   ns: DurableObjectNamespace<OrgLedger>,
   system: AuthenticatedSystem,
   token: string,
   id: string,
   size: number,
-  policy: RetentionPolicy,
+  limits: Limits,
 ): Promise<string[]> {
-  return callTwice("commit", () =>
-    ledgerOf(ns, system.organizationId).commit({ organizationId: system.organizationId, token, systemKey: system.systemKey, id, size, policy }),
+  const result = await callTwice<CommitResult>("commit", () =>
+    ledgerOf(ns, system.organizationId).commit({
+      organizationId: system.organizationId,
+      token,
+      systemKey: system.systemKey,
+      id,
+      size,
+      policy: limits,
+      quota: limits.maxSizePerOrg,
+    }) as Promise<CommitResult>,
   );
+  if (!result.ok) throw refusal(result.reason);
+  return result.pruned;
 }
 
 /** Releases a reservation after a failed upload (best effort: it expires anyway). */

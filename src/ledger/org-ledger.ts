@@ -1,18 +1,23 @@
 // One Durable Object per organisation: the strongly consistent ledger behind the quota, the
-// upload rate windows and retention. Its SQLite tables mirror the organisation's committed
-// backups (system, id, size); R2 stays the source of truth and the ledger rebuilds itself from
-// an R2 listing of the organisation's prefix whenever its storage is new or lost.
+// upload rate windows and retention. Its SQLite tables (schema.ts) mirror the organisation's
+// committed backups (system, id, size, commit time); R2 stays the source of truth, and the
+// ledger rebuilds itself from R2, page by page (r2-sync.ts), whenever its storage is new or lost.
 
 import { DurableObject } from "cloudflare:workers";
-import { isBackupId } from "../backups/ids";
-import { backupKey, organizationPrefix } from "../backups/keys";
-import { selectVictims, type RetentionPolicy } from "../backups/retention";
-import { deleteObjects, listObjectSizes } from "../backups/store";
-import { TIMINGS } from "../config";
+import { backupIdTime } from "../backups/ids";
+import { backupKey } from "../backups/keys";
+import { selectVictims, type RetainedBackup, type RetentionPolicy } from "../backups/retention";
+import { deleteObjects } from "../backups/store";
+import { TIMINGS, uploadLifetimeMs } from "../config";
 import { log } from "../platform/log";
+import { LedgerMeta } from "./meta";
+import { newPass, nextReconcileAt, outsideBackupHours, syncStep, type SyncPass } from "./r2-sync";
+import { rateRetryAfter, recordUpload } from "./rate-windows";
+import { migrateLedger } from "./schema";
+import { usageTotal } from "./totals";
 
-const MINUTE = 60_000;
-const HOUR = 60 * MINUTE;
+const TOMBSTONE_LIFETIME_MS = 2 * 86_400_000;
+const PRUNE_BATCH = 1000;
 
 export interface ReserveRequest {
   organizationId: string;
@@ -27,7 +32,7 @@ export interface ReserveRequest {
 export type ReserveResult =
   | { ok: true; token: string }
   | { ok: false; reason: "rate"; retryAfterSeconds: number }
-  | { ok: false; reason: "quota" };
+  | { ok: false; reason: "quota" | "unknown" };
 
 export interface CommitRequest {
   organizationId: string;
@@ -36,41 +41,42 @@ export interface CommitRequest {
   id: string;
   size: number;
   policy: RetentionPolicy;
+  /** Re-checked when the reservation has expired (0: no quota). */
+  quota: number;
 }
+
+/** A commit's outcome: the ids its retention pruned, or a refusal (the reservation had expired and the quota is full or unknown). */
+export type CommitResult = { ok: true; pruned: string[] } | { ok: false; reason: "quota" | "unknown" };
 
 export class OrgLedger extends DurableObject<Env> {
   private readonly sql: SqlStorage;
+  private readonly meta: LedgerMeta;
+  /** The sync step running now, if any: steps never overlap. */
+  private stepping: Promise<void> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.sql.exec(`
-      CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS backups (
-        system_key TEXT NOT NULL, id TEXT NOT NULL, size INTEGER NOT NULL,
-        doomed INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (system_key, id));
-      CREATE TABLE IF NOT EXISTS reservations (
-        token TEXT PRIMARY KEY, system_key TEXT NOT NULL, size INTEGER NOT NULL, expires_at INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS uploads (system_key TEXT NOT NULL, at INTEGER NOT NULL);
-      CREATE INDEX IF NOT EXISTS uploads_by_system ON uploads (system_key, at);
-    `);
+    this.meta = new LedgerMeta(this.sql);
+    migrateLedger(ctx.storage);
   }
 
   /**
    * Admits an upload: checks the system's rate windows and the organisation's quota against
-   * committed bytes plus reservations in flight, then reserves the declared size.
+   * committed bytes plus reservations in flight (two running totals: constant time), then
+   * reserves the declared size for as long as such an upload may take.
    */
   async reserve(req: ReserveRequest): Promise<ReserveResult> {
-    await this.ensureBuilt(req.organizationId);
+    const built = await this.ensureBuilt(req.organizationId);
     const now = Date.now();
     this.sql.exec("DELETE FROM reservations WHERE expires_at <= ?", now);
-    this.sql.exec("DELETE FROM uploads WHERE at <= ?", now - HOUR);
-    const retryAfter = this.rateRetryAfter(req, now);
+    const retryAfter = rateRetryAfter(this.sql, req.systemKey, req.perMinute, req.perHour, now);
     if (retryAfter > 0) return { ok: false, reason: "rate", retryAfterSeconds: retryAfter };
-    if (req.quota > 0 && this.usage() + req.size > req.quota) return { ok: false, reason: "quota" };
+    if (req.quota > 0 && !built) return { ok: false, reason: "unknown" }; // fail closed while the rebuild runs
+    if (req.quota > 0 && usageTotal(this.sql) + req.size > req.quota) return { ok: false, reason: "quota" };
     const token = crypto.randomUUID();
-    this.sql.exec("INSERT INTO reservations VALUES (?, ?, ?, ?)", token, req.systemKey, req.size, now + TIMINGS.reservationTtlMs);
-    this.sql.exec("INSERT INTO uploads VALUES (?, ?)", req.systemKey, now);
+    this.sql.exec("INSERT INTO reservations VALUES (?, ?, ?, ?)", token, req.systemKey, req.size, now + uploadLifetimeMs(req.size));
+    recordUpload(this.sql, req.systemKey, now);
     return { ok: true, token };
   }
 
@@ -80,80 +86,94 @@ export class OrgLedger extends DurableObject<Env> {
   }
 
   /**
-   * Records a stored backup in place of its reservation, chooses the system's victims under the
-   * retention policy in the same synchronous step (so concurrent commits never pick the same
-   * victim), deletes them from R2 and returns their ids.
+   * Records a stored backup in place of its reservation, with the ledger's clock as its commit
+   * time (later than every other backup of the system, so this commit never prunes it); then
+   * chooses the system's victims under the retention policy in the same synchronous step (so
+   * concurrent commits never pick the same victim) and deletes them from R2. Idempotent. A
+   * commit whose reservation expired is re-checked against the quota.
    */
-  async commit(req: CommitRequest): Promise<string[]> {
-    await this.ensureBuilt(req.organizationId);
+  async commit(req: CommitRequest): Promise<CommitResult> {
+    const built = await this.ensureBuilt(req.organizationId);
+    const now = Date.now();
+    const objectKey = `${req.systemKey}/${req.id}`;
+    const known = this.sql.exec("SELECT 1 FROM backups WHERE system_key = ? AND id = ?", req.systemKey, req.id).toArray().length > 0;
+    const reserved = this.sql.exec("SELECT 1 FROM reservations WHERE token = ?", req.token).toArray().length > 0;
+    const gone = this.sql.exec("SELECT 1 FROM tombstones WHERE object_key = ?", objectKey).toArray().length > 0;
+    if (!known && !reserved && !gone && req.quota > 0) {
+      this.sql.exec("DELETE FROM reservations WHERE expires_at <= ?", now);
+      if (!built) return { ok: false, reason: "unknown" };
+      if (usageTotal(this.sql) + req.size > req.quota) return { ok: false, reason: "quota" };
+    }
     this.sql.exec("DELETE FROM reservations WHERE token = ?", req.token);
-    this.sql.exec("INSERT OR REPLACE INTO backups (system_key, id, size, doomed) VALUES (?, ?, ?, 0)", req.systemKey, req.id, req.size);
-    const live = this.sql
-      .exec<{ id: string; size: number }>("SELECT id, size FROM backups WHERE system_key = ? AND doomed = 0", req.systemKey)
-      .toArray();
-    const victims = selectVictims(live, req.policy, Date.now());
+    const live = this.liveBackups(req.systemKey);
+    if (!known && !gone) {
+      const committedAt = Math.max(now, ...live.map((b) => b.committedAt + 1));
+      this.sql.exec("INSERT INTO backups (system_key, id, size, committed_at) VALUES (?, ?, ?, ?)", req.systemKey, req.id, req.size, committedAt);
+      live.push({ id: req.id, size: req.size, committedAt });
+    }
+    // While a rebuild runs, the system's older backups may not be known yet: prune nothing.
+    if (!built) return { ok: true, pruned: [] };
+    const victims = selectVictims(live, req.policy, now);
     for (const id of victims) this.sql.exec("UPDATE backups SET doomed = 1 WHERE system_key = ? AND id = ?", req.systemKey, id);
     if (victims.length > 0) await this.deleteDoomed(req.organizationId, req.systemKey, victims);
-    return victims;
+    return { ok: true, pruned: victims };
   }
 
-  /** Forgets a backup the system deleted: its bytes stop counting at once. */
+  /** Forgets a backup the system deleted: its bytes stop counting at once, and no listing page brings it back. */
   async forget(organizationId: string, systemKey: string, id: string): Promise<void> {
     await this.ensureBuilt(organizationId);
     this.sql.exec("DELETE FROM backups WHERE system_key = ? AND id = ?", systemKey, id);
+    this.tombstone(systemKey, [id]);
   }
 
-  /** Bytes counted against the quota: committed backups (pruned ones until R2 confirms) plus live reservations. */
-  async usageBytes(organizationId: string): Promise<number> {
-    await this.ensureBuilt(organizationId);
+  /** Bytes counted against the quota (committed, pruned until R2 confirms, reserved); null while a rebuild runs. */
+  async usageBytes(organizationId: string): Promise<number | null> {
+    const built = await this.ensureBuilt(organizationId);
     this.sql.exec("DELETE FROM reservations WHERE expires_at <= ?", Date.now());
-    return this.usage();
-  }
-
-  /** Retries prunes whose R2 delete failed earlier, and reconciles with R2 once a day. */
-  override async alarm(): Promise<void> {
-    const organizationId = this.meta("organization_id");
-    if (!organizationId) return;
-    const doomed = this.sql.exec<{ system_key: string; id: string }>("SELECT system_key, id FROM backups WHERE doomed = 1").toArray();
-    const bySystem = Map.groupBy(doomed, (row) => row.system_key);
-    for (const [systemKey, rows] of bySystem) await this.deleteDoomed(organizationId, systemKey, rows.map((r) => r.id));
-    if (Date.now() - Number(this.meta("reconciled_at") ?? 0) >= TIMINGS.reconcileEveryMs) await this.reconcile(organizationId);
-    await this.scheduleAlarm();
+    return built ? usageTotal(this.sql) : null;
   }
 
   /**
-   * Makes the rows equal to what R2 holds under the organisation's prefix: drops rows whose
-   * object is gone (a delete whose ledger update was lost), adds objects the ledger never
-   * recorded (a rollback that failed), corrects sizes. Other ledger calls wait meanwhile, so no
-   * commit can fall between the listing and the comparison. Returns what it changed.
+   * Runs a whole reconciliation now, page by page (the alarm runs one page per invocation):
+   * drops rows whose object is gone, adds objects the ledger never recorded, corrects sizes.
+   * Returns what it changed.
    */
   async reconcile(organizationId: string): Promise<{ dropped: number; added: number }> {
-    await this.ensureBuilt(organizationId);
-    let changes = { dropped: 0, added: 0 };
-    await this.ctx.blockConcurrencyWhile(async () => {
-      const inR2 = await this.listBackups(organizationId);
-      const rows = this.sql.exec<{ system_key: string; id: string; size: number }>("SELECT system_key, id, size FROM backups").toArray();
-      const known = new Set(rows.map((r) => `${r.system_key}/${r.id}`));
-      for (const row of rows) {
-        if (inR2.has(`${row.system_key}/${row.id}`)) continue;
-        this.sql.exec("DELETE FROM backups WHERE system_key = ? AND id = ?", row.system_key, row.id);
-        changes.dropped++;
-      }
-      for (const [path, { systemKey, id, size }] of inR2) {
-        if (!known.has(path)) changes.added++;
-        this.sql.exec(
-          "INSERT INTO backups (system_key, id, size) VALUES (?, ?, ?) ON CONFLICT (system_key, id) DO UPDATE SET size = excluded.size",
-          systemKey,
-          id,
-          size,
-        );
-      }
-      this.setMeta("reconciled_at", String(Date.now()));
-    });
-    if (changes.dropped + changes.added > 0) {
-      log.warn("ledger reconciled with R2", { organizationId, ...changes });
-    }
-    return changes;
+    while (!(await this.ensureBuilt(organizationId))) await this.step();
+    if (!this.meta.getJson<SyncPass>("sync")) this.meta.set("sync", JSON.stringify(newPass("reconcile", Date.now())));
+    while (this.meta.getJson<SyncPass>("sync")) await this.step();
+    const done = this.meta.getJson<{ dropped: number; added: number }>("last_sync")!;
+    return { dropped: done.dropped, added: done.added };
+  }
+
+  /**
+   * Retries prunes whose R2 delete failed, runs one page of a rebuild or reconciliation in
+   * progress, and starts the daily reconciliation when due (never during the fleet's backup
+   * hours, 00:00–06:00 UTC).
+   */
+  override async alarm(): Promise<void> {
+    const organizationId = this.meta.get("organization_id");
+    if (!organizationId) return;
+    const now = Date.now();
+    const doomed = this.sql
+      .exec<{ system_key: string; id: string }>("SELECT system_key, id FROM backups WHERE doomed = 1 LIMIT ?", PRUNE_BATCH)
+      .toArray();
+    for (const [systemKey, rows] of Map.groupBy(doomed, (row) => row.system_key)) await this.deleteDoomed(organizationId, systemKey, rows.map((r) => r.id));
+    this.sql.exec("DELETE FROM tombstones WHERE at < ?", now - TOMBSTONE_LIFETIME_MS);
+    const pass = this.meta.getJson<SyncPass>("sync");
+    const due = Number(this.meta.get("reconcile_due_at") ?? Infinity);
+    if (!pass && now >= due && outsideBackupHours(now) === now) this.meta.set("sync", JSON.stringify(newPass("reconcile", now)));
+    const current = this.meta.getJson<SyncPass>("sync");
+    if (current && (current.kind === "rebuild" || outsideBackupHours(now) === now)) await this.stepOrLog();
+    await this.scheduleAlarm();
+  }
+
+  /** The system's backups not already being pruned, each with its commit time. */
+  private liveBackups(systemKey: string): RetainedBackup[] {
+    return this.sql
+      .exec<{ id: string; size: number; committed_at: number | null }>("SELECT id, size, committed_at FROM backups WHERE system_key = ? AND doomed = 0", systemKey)
+      .toArray()
+      .map((r) => ({ id: r.id, size: r.size, committedAt: r.committed_at ?? backupIdTime(r.id) }));
   }
 
   private async deleteDoomed(organizationId: string, systemKey: string, ids: string[]): Promise<void> {
@@ -165,70 +185,76 @@ export class OrgLedger extends DurableObject<Env> {
       return;
     }
     for (const id of ids) this.sql.exec("DELETE FROM backups WHERE system_key = ? AND id = ?", systemKey, id);
+    this.tombstone(systemKey, ids);
   }
 
-  private usage(): number {
-    const committed = this.sql.exec<{ total: number }>("SELECT COALESCE(SUM(size), 0) AS total FROM backups").one().total;
-    const reserved = this.sql.exec<{ total: number }>("SELECT COALESCE(SUM(size), 0) AS total FROM reservations").one().total;
-    return committed + reserved;
+  /** Remembers deleted keys for a while, so that a listing page taken before the delete cannot add them back. */
+  private tombstone(systemKey: string, ids: string[]): void {
+    const now = Date.now();
+    for (const id of ids) this.sql.exec("INSERT INTO tombstones VALUES (?, ?) ON CONFLICT (object_key) DO UPDATE SET at = excluded.at", `${systemKey}/${id}`, now);
   }
 
-  /** Seconds until the system may upload again, or 0 when both windows have room. */
-  private rateRetryAfter(req: ReserveRequest, now: number): number {
-    let waitMs = 0;
-    for (const [limit, window] of [
-      [req.perMinute, MINUTE],
-      [req.perHour, HOUR],
-    ] as const) {
-      if (limit <= 0) continue;
-      const recent = this.sql
-        .exec<{ at: number }>("SELECT at FROM uploads WHERE system_key = ? AND at > ? ORDER BY at DESC LIMIT ?", req.systemKey, now - window, limit)
-        .toArray();
-      // Full window: the slot frees when the limit-th most recent upload leaves it.
-      if (recent.length >= limit) waitMs = Math.max(waitMs, recent[limit - 1].at + window - now);
-    }
-    return waitMs > 0 ? Math.max(1, Math.ceil(waitMs / 1000)) : 0;
-  }
-
-  /** The next alarm: a minute away while prunes wait for a retry, else the next reconciliation. */
+  /** The next alarm: at once while a pass runs, in a minute while prunes wait for a retry, else the next reconciliation. */
   private async scheduleAlarm(): Promise<void> {
-    const doomed = this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM backups WHERE doomed = 1").one().n;
-    const reconcileAt = Number(this.meta("reconciled_at") ?? Date.now()) + TIMINGS.reconcileEveryMs;
-    await this.ctx.storage.setAlarm(doomed > 0 ? Math.min(reconcileAt, Date.now() + TIMINGS.pruneRetryMs) : reconcileAt);
+    const now = Date.now();
+    const pass = this.meta.getJson<SyncPass>("sync");
+    const due = Number(this.meta.get("reconcile_due_at") ?? now + TIMINGS.reconcileEveryMs);
+    let at = pass?.kind === "rebuild" ? now : outsideBackupHours(Math.max(due, now));
+    if (this.sql.exec("SELECT 1 FROM backups WHERE doomed = 1 LIMIT 1").toArray().length > 0) at = Math.min(at, now + TIMINGS.pruneRetryMs);
+    await this.ctx.storage.setAlarm(at);
   }
 
-  /** Every backup object under the organisation's prefix, keyed `system/id`. */
-  private async listBackups(organizationId: string) {
-    const prefix = organizationPrefix(organizationId);
-    const backups = new Map<string, { systemKey: string; id: string; size: number }>();
-    for (const { key, size } of await listObjectSizes(this.env.BACKUPS, prefix)) {
-      const [systemKey, id, ...rest] = key.slice(prefix.length).split("/");
-      if (rest.length === 0 && systemKey && isBackupId(id)) backups.set(`${systemKey}/${id}`, { systemKey, id, size });
+  /**
+   * True once the ledger's rows are known. On first use (new or lost storage) it starts a
+   * rebuild and runs its first page at once; a larger organisation continues from the alarm,
+   * a page per invocation, and until then admission with a quota fails closed.
+   */
+  private async ensureBuilt(organizationId: string): Promise<boolean> {
+    if (this.meta.get("built_at")) return true;
+    if (!this.meta.get("organization_id")) {
+      this.meta.set("organization_id", organizationId);
+      this.meta.set("sync", JSON.stringify(newPass("rebuild", Date.now())));
     }
-    return backups;
-  }
-
-  /** On first use (or after storage loss) rebuilds the backup table from an R2 listing. */
-  private async ensureBuilt(organizationId: string): Promise<void> {
-    if (this.meta("built_at")) return;
-    await this.ctx.blockConcurrencyWhile(async () => {
-      if (this.meta("built_at")) return;
-      for (const { systemKey, id, size } of (await this.listBackups(organizationId)).values()) {
-        this.sql.exec("INSERT OR IGNORE INTO backups (system_key, id, size) VALUES (?, ?, ?)", systemKey, id, size);
-      }
-      const now = String(Date.now());
-      this.setMeta("organization_id", organizationId);
-      this.setMeta("reconciled_at", now);
-      this.setMeta("built_at", now);
+    // Each call drives the rebuild by a page; one that finds a page under way waits for that one only.
+    if (this.stepping) await this.stepping.catch(() => {});
+    else {
+      await this.stepOrLog();
       await this.scheduleAlarm();
-    });
+    }
+    return this.meta.get("built_at") !== undefined;
   }
 
-  private setMeta(name: string, value: string): void {
-    this.sql.exec("INSERT OR REPLACE INTO meta VALUES (?, ?)", name, value);
+  /** One step; a failure (R2 unavailable) is logged and the pass resumes from its saved cursor later. */
+  private async stepOrLog(): Promise<void> {
+    try {
+      await this.step();
+    } catch (err) {
+      log.error("ledger sync step failed, will resume", { organizationId: this.meta.get("organization_id"), error: err });
+    }
   }
 
-  private meta(name: string): string | undefined {
-    return this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE name = ?", name).toArray()[0]?.value;
+  /** Runs one step of the pass in progress (never two at once); records the pass's end. */
+  private async step(): Promise<void> {
+    while (this.stepping) await this.stepping;
+    const pass = this.meta.getJson<SyncPass>("sync");
+    const organizationId = this.meta.get("organization_id");
+    if (!pass || !organizationId) return;
+    this.stepping = (async () => {
+      const { pass: next, done: finished } = await syncStep(this.sql, this.env.BACKUPS, organizationId, pass);
+      if (!finished) return this.meta.set("sync", JSON.stringify(next));
+      const done = next;
+      this.meta.delete("sync");
+      this.meta.set("last_sync", JSON.stringify(done));
+      const now = Date.now();
+      if (pass.kind === "rebuild") this.meta.set("built_at", String(now));
+      this.meta.set("reconciled_at", String(now));
+      this.meta.set("reconcile_due_at", String(nextReconcileAt(organizationId, now)));
+      if (pass.kind === "reconcile" && done.dropped + done.added + done.resized > 0) log.warn("ledger reconciled with R2", { organizationId, ...done });
+    })();
+    try {
+      await this.stepping;
+    } finally {
+      this.stepping = null;
+    }
   }
 }

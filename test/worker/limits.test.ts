@@ -1,14 +1,11 @@
 // Limits that hold under concurrency and abuse: retention, organisation quota, rate limits,
-// append-only systems and the protected retention tier.
+// append-only systems.
 
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { uuidv7 } from "../../src/backups/ids";
 import { parseLimits } from "../../src/config";
-import { client, json, newOrg, newSystem, NO_RATE_LIMITS, objectKeys, patternBytes, sha256Hex, type Overrides } from "./helpers";
-
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
+import { client, json, newOrg, newSystem, NO_RATE_LIMITS, objectKeys, patternBytes, type Overrides } from "./helpers";
 
 function ledger(org: string) {
   return env.ORG_LEDGER.get(env.ORG_LEDGER.idFromName(org));
@@ -207,27 +204,7 @@ describe("history a compromised appliance cannot wipe", () => {
     expect((await json(await api.list())).data.backups).toHaveLength(1);
     expect(await (await api.download(created.id)).text()).toBe("keep me");
   });
-
-  it("a flood of uploads keeps the newest backup older than 24 h and the newest of each of the last 4 weeks", async () => {
-    const system = await newSystem();
-    const prefix = `${system.org}/${system.key}/`;
-    const now = Date.now();
-    const aged = (ms: number) => `${uuidv7(now - ms)}.gpg`;
-    const old = { h30: aged(30 * HOUR), d3: aged(3 * DAY), d10: aged(10 * DAY), d17: aged(17 * DAY), d24: aged(24 * DAY), d40: aged(40 * DAY) };
-    for (const id of Object.values(old)) {
-      await env.BACKUPS.put(prefix + id, "old", {
-        customMetadata: { filename: "old.gpg", sha256: await sha256Hex("old"), uploaded_at: "2026-01-01T00:00:00Z", uploader_ip: "x", system_id: "x" },
-      });
-    }
-    const api = client(system, NO_RATE_LIMITS); // default retention: 10 newest + protected tier
-    const flood: string[] = [];
-    for (let i = 0; i < 25; i++) flood.push((await json(await api.upload(`flood ${i}`, "f.gpg"))).data.id);
-    const atRest = await storedIds(system);
-    for (const id of [old.h30, old.d10, old.d17, old.d24]) expect(atRest).toContain(id);
-    expect(atRest).not.toContain(old.d3); // neither the newest > 24 h nor the newest of its week
-    expect(atRest).not.toContain(old.d40); // older than 4 weeks
-    expect(atRest).toEqual([...flood.slice(-10).reverse(), old.h30, old.d10, old.d17, old.d24]);
-  }, 60_000);
+  // The protected tier over months, and a flood against it: retention-over-time.test.ts.
 });
 
 describe("configuration", () => {
@@ -240,6 +217,7 @@ describe("configuration", () => {
     BACKUP_RATE_LIMIT_PER_HOUR: "60",
     BACKUP_PROTECT_DAILY: "1",
     BACKUP_PROTECT_WEEKLY: "4",
+    BACKUP_PROTECT_MONTHLY: "3",
   };
 
   it("parses the wrangler.toml defaults, which are the contract's", () => {
@@ -252,6 +230,7 @@ describe("configuration", () => {
       rateLimitPerHour: 60,
       protectDaily: 1,
       protectWeekly: 4,
+      protectMonthly: 3,
     });
     expect(parseLimits(defaults).maxPerSystem).toBe(10);
   });
@@ -263,7 +242,8 @@ describe("configuration", () => {
       ["BACKUP_MAX_UPLOAD_SIZE", "-1"],
       ["BACKUP_MAX_SIZE_PER_ORG", "1e9"],
       ["BACKUP_RATE_LIMIT_PER_HOUR", ""],
-      ["BACKUP_PROTECT_DAILY", "2"],
+      ["BACKUP_PROTECT_DAILY", "367"],
+      ["BACKUP_PROTECT_MONTHLY", "121"],
     ]) {
       expect(() => parseLimits({ ...defaults, [name]: value })).toThrow(name);
     }

@@ -2,8 +2,11 @@
 // oracle of the property tests: what each request must answer, given what happened before.
 // It knows nothing of R2, KV or the ledger; it takes the ids the worker mints from its 201s.
 //
-// Retention: the rotating tier only. Every backup in a test run is minutes old at most, and the
-// protected tier (daily / weekly) only ever holds backups older than 24 h, so it stays empty.
+// Retention, both tiers, written from the contract and independently of src/backups/retention.ts:
+// the rotating tier keeps the newest `maxPerSystem` commits within `maxSizePerSystem` bytes; the
+// protected tier keeps, among backups committed at least 24 h before the commit being made, the
+// newest of each of the last N UTC days / ISO weeks / months that hold one. The model has its own
+// clock (`now`), which the property tests move forward and hand to the worker's ledger.
 
 /** The limits the model enforces (the same values are passed to the worker as overrides). */
 export interface ModelLimits {
@@ -12,6 +15,9 @@ export interface ModelLimits {
   maxSizePerSystem: number;
   /** 0 disables. */
   maxSizePerOrg: number;
+  protectDaily: number;
+  protectWeekly: number;
+  protectMonthly: number;
 }
 
 export interface ModelBackup {
@@ -22,6 +28,8 @@ export interface ModelBackup {
   mimetype: string;
   uploaded_at: string;
   bytes: Uint8Array;
+  /** The ledger's commit time (the model's clock when the 201 was given). */
+  committedAt: number;
 }
 
 export interface ModelSystem {
@@ -30,7 +38,7 @@ export interface ModelSystem {
   suspended: boolean;
   /** Every secret the system ever had; the last is the current one. */
   secrets: string[];
-  /** Newest first (by id, which is a UUIDv7 and so by creation time). */
+  /** Newest commit first. */
   backups: ModelBackup[];
 }
 
@@ -60,7 +68,11 @@ export class ContractModel {
   /** Every id any system was ever given (removed ones included): later requests for them must 404. */
   readonly everMinted: string[] = [];
 
-  constructor(readonly limits: ModelLimits) {}
+  constructor(
+    readonly limits: ModelLimits,
+    /** The model's clock (ms); the ledger's must show the same. */
+    public now = Date.now(),
+  ) {}
 
   addSystem(key: string, org: string, secret: string): ModelSystem {
     const system: ModelSystem = { key, org, suspended: false, secrets: [secret], backups: [] };
@@ -94,19 +106,26 @@ export class ContractModel {
     return { status: 201, extension: extensionOf(filename), filename: filename ?? /^backup-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/ };
   }
 
-  /** Records a stored backup and applies retention; returns the ids retention removed. */
-  commitUpload(system: ModelSystem, backup: ModelBackup): string[] {
-    system.backups.unshift(backup);
+  /**
+   * Records a stored backup at the model's clock (later than every backup the system holds) and
+   * applies retention; returns the ids retention removed.
+   */
+  commitUpload(system: ModelSystem, backup: Omit<ModelBackup, "committedAt">): string[] {
+    const committedAt = Math.max(this.now, ...system.backups.map((b) => b.committedAt + 1));
+    system.backups.unshift({ ...backup, committedAt });
     this.everMinted.push(backup.id);
-    const kept = system.backups.slice(0, this.limits.maxPerSystem);
-    const pruned = system.backups.slice(this.limits.maxPerSystem);
+    const protectedIds = protectedTier(system.backups, this.limits, this.now);
+    const rotating = system.backups.filter((b) => !protectedIds.has(b.id));
+    const kept = rotating.slice(0, this.limits.maxPerSystem);
+    const pruned = rotating.slice(this.limits.maxPerSystem);
     let total = kept.reduce((sum, b) => sum + b.size, 0);
     while (total > this.limits.maxSizePerSystem && kept.length > 1) {
       const oldest = kept.pop()!;
       pruned.push(oldest);
       total -= oldest.size;
     }
-    system.backups = kept;
+    const gone = new Set(pruned.map((b) => b.id));
+    system.backups = system.backups.filter((b) => !gone.has(b.id));
     return pruned.map((b) => b.id);
   }
 
@@ -149,6 +168,58 @@ export class ContractModel {
     for (const s of this.systems.values()) if (s.backups.some((b) => b.id === id)) return s;
     return undefined;
   }
+}
+
+const DAY_MS = 86_400_000;
+
+/** Anything with a commit time and an id. */
+export interface Committed {
+  id: string;
+  committedAt: number;
+}
+
+/**
+ * The protected tier as the contract words it: among backups committed at least 24 h before
+ * `now`, for each rule, group by bucket (UTC day, ISO week, UTC month), order the buckets by
+ * their newest backup, and keep the newest backup of the first N buckets.
+ */
+export function protectedTier(backups: Committed[], limits: Pick<ModelLimits, "protectDaily" | "protectWeekly" | "protectMonthly">, now: number): Set<string> {
+  const qualifying = backups.filter((b) => now - b.committedAt >= DAY_MS);
+  const keep = new Set<string>();
+  for (const [count, bucketOf] of [
+    [limits.protectDaily, calendarDay],
+    [limits.protectWeekly, isoWeekOf],
+    [limits.protectMonthly, calendarMonth],
+  ] as const) {
+    const newestOfBucket = new Map<string, Committed>();
+    for (const b of qualifying) {
+      const current = newestOfBucket.get(bucketOf(b.committedAt));
+      if (!current || b.committedAt > current.committedAt || (b.committedAt === current.committedAt && b.id > current.id))
+        newestOfBucket.set(bucketOf(b.committedAt), b);
+    }
+    const newestFirst = [...newestOfBucket.values()].sort((a, b) => b.committedAt - a.committedAt);
+    for (const b of newestFirst.slice(0, count)) keep.add(b.id);
+  }
+  return keep;
+}
+
+/** `YYYY-MM-DD` (UTC). */
+export function calendarDay(ms: number): string {
+  const d = new Date(ms);
+  return `${d.getUTCFullYear()}-${d.getUTCMonth() + 1}-${d.getUTCDate()}`;
+}
+
+/** `YYYY-MM` (UTC). */
+export function calendarMonth(ms: number): string {
+  const d = new Date(ms);
+  return `${d.getUTCFullYear()}-${d.getUTCMonth() + 1}`;
+}
+
+/** The ISO week: the Monday that starts the week of `ms` names it (a different route from src/backups/retention.ts). */
+export function isoWeekOf(ms: number): string {
+  const d = new Date(ms);
+  const monday = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() - ((d.getUTCDay() + 6) % 7));
+  return `week of ${calendarDay(monday)}`;
 }
 
 /**

@@ -1,5 +1,6 @@
 // Model-based property tests: random sequences of list, upload, download (GET, HEAD, Range),
-// delete, suspend, resume and rotate by four systems in two organisations, run against the
+// delete, suspend, resume, rotate and the clock moving on (hours to days, so that the protected
+// retention tier fills and rotates) by four systems in two organisations, run against the
 // worker (real local KV, R2 and ledger) and against the contract model (./model.ts).
 // After every step the worker's answer equals the model's; at the end of every sequence R2
 // holds exactly what the model says, every stored digest matches its bytes, no staging object
@@ -7,12 +8,13 @@
 
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { generateSecret } from "../../src/auth/secret";
 import { BASE, basic, json, newOrg, newSystem, patternBytes, send, sha256Hex } from "./helpers";
 import {
   ContractModel,
   expectRange,
+  protectedTier,
   rangeHeader,
   type CredentialKind,
   type ModelBackup,
@@ -22,9 +24,18 @@ import {
 } from "./model";
 import { fcParameters, fcSeed, fcTimeout } from "./seeds";
 
-// Small limits so that retention (count and bytes) and the organisation quota are exercised
-// by short sequences; rate limits off, since a sequence uploads faster than any appliance.
-const LIMITS: ModelLimits = { maxUploadSize: 2048, maxPerSystem: 3, maxSizePerSystem: 3000, maxSizePerOrg: 4500 };
+// Small limits so that retention (count, bytes, the protected tier) and the organisation quota
+// are exercised by short sequences; rate limits off, since a sequence uploads faster than any
+// appliance.
+const LIMITS: ModelLimits = {
+  maxUploadSize: 2048,
+  maxPerSystem: 3,
+  maxSizePerSystem: 3000,
+  maxSizePerOrg: 6000,
+  protectDaily: 1,
+  protectWeekly: 2,
+  protectMonthly: 1,
+};
 const OVERRIDES = {
   BACKUP_MAX_UPLOAD_SIZE: String(LIMITS.maxUploadSize),
   BACKUP_MAX_PER_SYSTEM: String(LIMITS.maxPerSystem),
@@ -32,6 +43,9 @@ const OVERRIDES = {
   BACKUP_MAX_SIZE_PER_ORG: String(LIMITS.maxSizePerOrg),
   BACKUP_RATE_LIMIT_PER_MINUTE: "0",
   BACKUP_RATE_LIMIT_PER_HOUR: "0",
+  BACKUP_PROTECT_DAILY: String(LIMITS.protectDaily),
+  BACKUP_PROTECT_WEEKLY: String(LIMITS.protectWeekly),
+  BACKUP_PROTECT_MONTHLY: String(LIMITS.protectMonthly),
 };
 const SYSTEMS = 4; // two per organisation
 const DEFAULT_RUNS = 35;
@@ -161,9 +175,11 @@ class UploadCommand implements Cmd {
     expect(data.sha256).toBe(sha256);
     expect(data.uploaded_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     expect(typeof data.mimetype).toBe("string");
-    // Ids are minted in time order: the new backup is the system's newest.
-    if (system.backups.length > 0) expect(data.id > system.backups[0].id).toBe(true);
-    if (model.commitUpload(system, { ...data, bytes }).length > 0) tally("upload 201 with retention prune");
+    // Newest first is commit order (the model's): the list commands check the new backup leads.
+    const pruned = model.commitUpload(system, { ...data, bytes });
+    if (pruned.length > 0) tally("upload 201 with retention prune");
+    if (protectedTier(system.backups, LIMITS, model.now).size > 0) tally("upload 201 with the protected tier holding backups");
+    if (system.backups.length > LIMITS.maxPerSystem) tally("upload 201 with more kept than the rotating tier holds");
   }
   toString = () =>
     `upload(s${this.sys}, ${this.cred}, ${this.size}B#${this.seed}, ${JSON.stringify(this.filename)}${this.digest ? ", digest" : ""})`;
@@ -276,6 +292,22 @@ class OperatorCommand implements Cmd {
   toString = () => `${this.action}(s${this.sys})`;
 }
 
+/**
+ * Time passes: the model's clock moves on, and the worker's (the ledger runs in this isolate,
+ * so its Date is the one vitest sets). Odd minutes keep commits off the exact 24 h boundary.
+ */
+class ClockCommand implements Cmd {
+  constructor(readonly hours: number) {}
+  check = () => true;
+  async run(model: ContractModel, real: Real) {
+    model.now += this.hours * 3_600_000 + 7 * 60_000;
+    vi.setSystemTime(model.now);
+    tally("clock");
+    real.steps.count++;
+  }
+  toString = () => `clock(+${this.hours} h)`;
+}
+
 // ---- arbitraries ----
 
 // Systems 0 and 1 (one per organisation) get most of the traffic, so that backups pile up
@@ -310,9 +342,10 @@ const commands = [
   ),
   fc.tuple(sys, cred, idRef).map(([s, c, r]) => new DeleteCommand(s, c, r)),
   fc.tuple(sys, fc.constantFrom("suspend" as const, "resume" as const, "resume" as const, "rotate" as const)).map(([s, a]) => new OperatorCommand(s, a)),
+  fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 1, max: 30 }) }, fc.integer({ min: 20, max: 24 * 40 })).map((h) => new ClockCommand(h)),
 ];
 // Uploads are what the rest needs to bite on: give them more weight.
-const weighted = [commands[0], commands[1], commands[1], commands[1], commands[2], commands[2], commands[2], commands[3], commands[4]];
+const weighted = [commands[0], commands[1], commands[1], commands[1], commands[2], commands[2], commands[2], commands[3], commands[4], commands[5]];
 
 /** What R2 and the ledger must hold at the end of a sequence, whatever the steps were. */
 async function auditStorage(model: ContractModel): Promise<void> {
@@ -342,6 +375,7 @@ describe("the worker behaves as the contract model under random operation sequen
       await fc.assert(
         fc.asyncProperty(fc.commands(weighted, { maxCommands: MAX_COMMANDS, size: "max" }), async (cmds) => {
           const model = new ContractModel(LIMITS);
+          vi.setSystemTime(model.now); // the worker's clock is the model's from here on
           const real: Real = { records: new Map(), steps: { count: 0 } };
           const orgs = [newOrg(), newOrg()];
           for (let i = 0; i < SYSTEMS; i++) {
@@ -349,8 +383,12 @@ describe("the worker behaves as the contract model under random operation sequen
             model.addSystem(system.key, system.org, system.secret);
             real.records.set(system.key, { ...system.record });
           }
-          await fc.asyncModelRun(() => ({ model, real }), cmds);
-          await auditStorage(model);
+          try {
+            await fc.asyncModelRun(() => ({ model, real }), cmds);
+            await auditStorage(model);
+          } finally {
+            vi.useRealTimers();
+          }
           STATS.sequences++;
           STATS.steps += real.steps.count;
         }),

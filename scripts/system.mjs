@@ -7,9 +7,10 @@ import { ORGANIZATION_ID_PATTERN, SYSTEM_KEY_PATTERN } from "../src/auth/secret.
 import {
   createSystem,
   credentialsView,
-  loadRecord,
+  inspectRecord,
+  inspectStoredRecord,
+  malformedView,
   parseImport,
-  parseStoredRecord,
   publicView,
   rfc3339Now,
   rotateSecret,
@@ -31,8 +32,9 @@ Commands:
   delete KEY [--purge]              retire KEY; the record stays so the key is never reused
                                     (--purge removes the record entirely)
   append-only KEY on|off            when on, KEY can upload and download but never delete backups
-  show KEY                          print KEY's record (never its secret hash)
-  list                              every system key with its organization and status
+  show KEY                          print KEY's record (never its secret hash), or what makes it malformed
+  list                              every system key with its organization and status (malformed:
+                                    a record the worker refuses; delete --purge removes it)
   import FILE [--overwrite]         load records exported from the existing backend: a JSON object
                                     {system_key: record} or an array of records with a system_key
                                     field; all are checked first, then written in one bulk put;
@@ -106,7 +108,7 @@ async function resume({ kv, args, out }) {
 
 async function remove({ kv, args, options, out }) {
   if (options.purge) {
-    await loadRecord(kv, args.KEY); // an unknown key is an error, not a silent no-op
+    await inspectRecord(kv, args.KEY); // an unknown key is an error, not a silent no-op; a malformed one can go
     await kv.delete(args.KEY);
     out.result({ system_key: args.KEY, purged: true }, `Purged the record of ${args.KEY}; the key could now be reused.`);
     return;
@@ -125,20 +127,18 @@ async function appendOnly({ kv, args, out }) {
 }
 
 async function show({ kv, args, out }) {
-  const view = publicView(args.KEY, await loadRecord(kv, args.KEY));
-  out.result(view, fields(view));
+  const { record, problems } = await inspectRecord(kv, args.KEY);
+  const view = problems.length > 0 ? malformedView(args.KEY, record, problems) : publicView(args.KEY, record);
+  out.result(view, fields({ ...view, ...(view.problems ? { problems: view.problems.join("; ") } : {}) }));
 }
 
 async function list({ kv, out }) {
   const keys = await kv.list();
   const values = await kv.getMany(keys);
   const systems = keys.map((systemKey) => {
-    try {
-      const record = parseStoredRecord(systemKey, values.get(systemKey) ?? "null");
-      return { system_key: systemKey, organization_id: record.organization_id, status: systemStatus(record), append_only: record.append_only === true };
-    } catch {
-      return { system_key: systemKey, organization_id: null, status: "invalid", append_only: false };
-    }
+    const { record, problems } = inspectStoredRecord(values.get(systemKey) ?? "null");
+    if (problems.length > 0) return { ...malformedView(systemKey, record, problems), append_only: false };
+    return { system_key: systemKey, organization_id: record.organization_id, status: systemStatus(record), append_only: record.append_only === true };
   });
   out.note(`${systems.length} system${systems.length === 1 ? "" : "s"} in ${describeTarget(kv.target)}.`);
   const rows = systems.map((s) => [s.system_key, s.organization_id ?? "?", s.status, s.append_only ? "append-only" : ""]);

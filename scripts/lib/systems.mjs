@@ -22,6 +22,12 @@ export const rfc3339Now = (now = new Date()) => rfc3339(now);
 /** active, suspended, deleted or unregistered: the worker's own rule (src/auth/secret.ts). */
 export { systemStatus };
 
+/** What an operator may see of a malformed record: its key, what is wrong, and its organisation if readable (never the hash). */
+export function malformedView(systemKey, record, problems) {
+  const organization = typeof record?.organization_id === "string" ? record.organization_id : null;
+  return { system_key: systemKey, organization_id: organization, status: "malformed", problems };
+}
+
 /** What an operator may see of a record: everything but the secret hash, plus the key and status. */
 export function publicView(systemKey, record) {
   const { secret_sha256: _hash, ...rest } = record;
@@ -45,24 +51,34 @@ export function checkSystemKey(key) {
   if (!SYSTEM_KEY_PATTERN.test(key)) throw new SystemError(`not a system key: ${JSON.stringify(key)} (expected something like NETH-<uuid>)`);
 }
 
-/** Reads and parses the record of `systemKey`; throws when there is none or it is not a JSON object. */
-export async function loadRecord(kv, systemKey) {
+/**
+ * Reads the record of `systemKey` as the worker would judge it: `{record, problems}`, where
+ * `problems` (from the worker's own recordProblems) is empty for a well-formed record and
+ * `record` is null when the stored value is not JSON. Throws when there is no record.
+ */
+export async function inspectRecord(kv, systemKey) {
   checkSystemKey(systemKey);
   const stored = await kv.get(systemKey);
   if (stored === null) throw new SystemError(`unknown system key ${systemKey} in ${describeTarget(kv.target)}`);
-  return parseStoredRecord(systemKey, stored);
+  return inspectStoredRecord(stored);
 }
 
-/** Parses a stored value; a value that is not a JSON object is reported, never silently replaced. */
-export function parseStoredRecord(systemKey, stored) {
+/** A stored value judged by the worker's rules: `{record, problems}` (record null when it is not JSON). */
+export function inspectStoredRecord(stored) {
   let record;
   try {
     record = JSON.parse(stored);
   } catch {
-    throw new SystemError(`the record of ${systemKey} is not valid JSON`);
+    return { record: null, problems: ["record is not valid JSON"] };
   }
-  if (typeof record !== "object" || record === null || Array.isArray(record))
-    throw new SystemError(`the record of ${systemKey} is not a JSON object`);
+  return { record, problems: recordProblems(record) };
+}
+
+/** Reads the record of `systemKey` to change it; throws when there is none or the worker would reject it as malformed. */
+export async function loadRecord(kv, systemKey) {
+  const { record, problems } = await inspectRecord(kv, systemKey);
+  if (problems.length > 0)
+    throw new SystemError(`the record of ${systemKey} is malformed (${problems.join("; ")}); the worker refuses it, and only \`delete ${systemKey} --purge\` can remove it`);
   return record;
 }
 

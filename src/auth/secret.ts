@@ -49,14 +49,24 @@ export async function hashSecretPart(secretPart: string, saltHex: string): Promi
   return bytesToHex(new Uint8Array(await crypto.subtle.digest("SHA-256", input)));
 }
 
-/** Checks a record's shape (all fields, allowlisted ids, a well-formed salted hash); returns a list of problems. */
+/**
+ * Length bounds of a record. `system_id` is stored with every backup as R2 custom metadata
+ * (8 KiB per object in production); with these bounds (and the 255-character file name and the
+ * 64-character client address) an object's metadata stays under 1 KiB.
+ */
+export const RECORD_BOUNDS = { systemId: 128, time: 64, recordBytes: 4096 } as const;
+
+/** Checks a record's shape (all fields, allowlisted ids, bounded lengths, a well-formed salted hash); returns a list of problems. */
 export function recordProblems(record: unknown): string[] {
   if (typeof record !== "object" || record === null || Array.isArray(record)) return ["record is not a JSON object"];
   const r = record as Record<string, unknown>;
   const problems: string[] = [];
-  const isString = (v: unknown) => typeof v === "string" && v.length > 0;
-  const isNullableTime = (v: unknown) => v === null || v === undefined || (typeof v === "string" && !Number.isNaN(Date.parse(v)));
-  if (!isString(r.system_id)) problems.push("system_id must be a non-empty string");
+  const size = new TextEncoder().encode(JSON.stringify(record)).length;
+  if (size > RECORD_BOUNDS.recordBytes) problems.push(`record must be at most ${RECORD_BOUNDS.recordBytes} bytes of JSON, is ${size}`);
+  const isNullableTime = (v: unknown) =>
+    v === null || v === undefined || (typeof v === "string" && v.length <= RECORD_BOUNDS.time && !Number.isNaN(Date.parse(v)));
+  if (typeof r.system_id !== "string" || !/^[\x21-\x7e]+$/.test(r.system_id) || r.system_id.length > RECORD_BOUNDS.systemId)
+    problems.push(`system_id must be 1 to ${RECORD_BOUNDS.systemId} printable ASCII characters`);
   if (typeof r.organization_id !== "string" || !ORGANIZATION_ID_PATTERN.test(r.organization_id))
     problems.push("organization_id must match " + ORGANIZATION_ID_PATTERN.source);
   if (typeof r.secret_public !== "string" || !PUBLIC_PART_PATTERN.test(r.secret_public))
@@ -64,7 +74,7 @@ export function recordProblems(record: unknown): string[] {
   if (typeof r.secret_sha256 !== "string" || !SALTED_HASH_PATTERN.test(r.secret_sha256))
     problems.push("secret_sha256 must be '<hex salt>:<64 hex digits>'");
   for (const field of ["registered_at", "suspended_at", "deleted_at"] as const)
-    if (!isNullableTime(r[field])) problems.push(`${field} must be null or an RFC 3339 time`);
+    if (!isNullableTime(r[field])) problems.push(`${field} must be null or an RFC 3339 time (at most ${RECORD_BOUNDS.time} characters)`);
   if (r.append_only !== undefined && typeof r.append_only !== "boolean") problems.push("append_only must be a boolean");
   return problems;
 }

@@ -8,6 +8,8 @@ import { getBackupBody, headObject } from "./store";
 /**
  * Answers GET or HEAD for one backup object: 200, 206 for a Range, 304 for a matching
  * If-None-Match, 416 for a range past the end, 404 (thrown) when there is none.
+ * RFC 9110 §13.2.2: preconditions are evaluated before Range, so a matching If-None-Match is a
+ * 304 even when the range could not be satisfied.
  */
 export async function serveBackup(request: Request, bucket: R2Bucket, key: string): Promise<Response> {
   const ifNoneMatch = request.headers.get("If-None-Match");
@@ -21,11 +23,11 @@ export async function serveBackup(request: Request, bucket: R2Bucket, key: strin
   if (range === "unsatisfiable") {
     const head = await headObject(bucket, key);
     if (!head) throw notFound();
-    return unsatisfiable(head.size);
+    return etagMatches(ifNoneMatch, head.httpEtag) ? notModified(head) : unsatisfiable(head.size);
   }
   const object = await getBackupBody(bucket, key, range);
   if (!object) throw notFound();
-  if ("unsatisfiable" in object) return unsatisfiable(object.size);
+  if ("unsatisfiable" in object) return etagMatches(ifNoneMatch, object.object.httpEtag) ? notModified(object.object) : unsatisfiable(object.object.size);
   if (etagMatches(ifNoneMatch, object.httpEtag)) {
     await object.body.cancel();
     return notModified(object);

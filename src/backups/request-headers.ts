@@ -1,5 +1,6 @@
 // Parsing of the upload and download request headers the API honours.
 
+import { dictionaryMembers } from "../http/structured-fields";
 import { base64ToHex } from "../platform/codec";
 
 /** A single byte range as R2 takes it, or a suffix. */
@@ -41,24 +42,32 @@ export function etagMatches(ifNoneMatch: string | null, httpEtag: string): boole
   });
 }
 
-/** The client's declared SHA-256 (hex) from `Content-Digest: sha-256=:b64:` or `X-Checksum-SHA256`; null if none, "invalid" if malformed. */
+/**
+ * The client's declared SHA-256 (hex) from `Content-Digest` (RFC 9530) or `X-Checksum-SHA256`;
+ * null if none, "invalid" if malformed or contradictory. RFC 9530 §2 and §5: a recipient ignores
+ * algorithms it does not support (so `sha-512` alone declares nothing here); every `sha-256`
+ * value given, and the `X-Checksum-SHA256`, must agree.
+ */
 export function parseClientDigest(headers: Headers): string | null | "invalid" {
+  const declared: string[] = [];
   const contentDigest = headers.get("Content-Digest");
+  if (contentDigest !== null) {
+    const members = dictionaryMembers(contentDigest);
+    if (members === null) return "invalid";
+    for (const [algorithm, item] of members) {
+      if (algorithm !== "sha-256") continue;
+      const hex = /^:[A-Za-z0-9+/]{43}=:$/.test(item) ? base64ToHex(item.slice(1, -1)) : null;
+      if (hex === null) return "invalid";
+      declared.push(hex);
+    }
+  }
   const checksum = headers.get("X-Checksum-SHA256");
-  let fromDigest: string | null = null;
-  if (contentDigest) {
-    const m = /(?:^|,)\s*sha-256=:([A-Za-z0-9+/]{43}=):\s*(?:,|$)/i.exec(contentDigest);
-    if (!m) return "invalid";
-    fromDigest = base64ToHex(m[1]);
-    if (fromDigest === null) return "invalid";
-  }
-  let fromChecksum: string | null = null;
-  if (checksum) {
+  if (checksum !== null) {
     if (!/^[0-9a-fA-F]{64}$/.test(checksum.trim())) return "invalid";
-    fromChecksum = checksum.trim().toLowerCase();
+    declared.push(checksum.trim().toLowerCase());
   }
-  if (fromDigest && fromChecksum && fromDigest !== fromChecksum) return "invalid";
-  return fromDigest ?? fromChecksum;
+  if (new Set(declared).size > 1) return "invalid";
+  return declared[0] ?? null;
 }
 
 /** A strictly decimal Content-Length; null when absent, "invalid" when malformed. */

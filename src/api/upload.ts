@@ -17,8 +17,8 @@ export interface UploadBindings {
   bucket: R2Bucket;
   ledger: DurableObjectNamespace<OrgLedger>;
   limits: Limits;
-  /** The invocation's `ctx.waitUntil`: keeps the upload's work running if the client hangs up. */
-  waitUntil(promise: Promise<unknown>): void;
+  /** The invocation's `ctx.waitUntil`: keeps the upload's work running if the client hangs up (HTTP callers must pass it). */
+  waitUntil?(promise: Promise<unknown>): void;
 }
 
 /** An upload as the route parsed it. */
@@ -44,7 +44,7 @@ export interface UploadRequest {
  */
 export function storeUpload(bindings: UploadBindings, req: UploadRequest): Promise<BackupMetadata> {
   const storing = store(bindings, req);
-  bindings.waitUntil(storing.catch(() => {})); // its outcome is the caller's; here it only has to finish
+  bindings.waitUntil?.(storing.catch(() => {})); // its outcome is the caller's; here it only has to finish
   return storing;
 }
 

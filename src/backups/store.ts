@@ -60,14 +60,14 @@ export function isChecksumMismatch(err: unknown): boolean {
  * Writes an object (a stream of known length, or bytes); R2 verifies `options.sha256` when given.
  * A streamed body's duration grows with its size, so the write's deadline (which grows with it
  * too, `finalWriteDeadlineMs`) starts only once `bodyComplete` has settled: the client's pace
- * is the ingest's to police.
+ * is the ingest's to police. A streamed body passes its `size`.
  */
 export function putObject(
   bucket: R2Bucket,
   key: string,
   body: ReadableStream | ArrayBuffer | ArrayBufferView,
-  options: R2PutOptions,
-  size: number,
+  options: R2PutOptions = {},
+  size: number = body instanceof ReadableStream ? 0 : body.byteLength,
   bodyComplete: Promise<unknown> = Promise.resolve(),
 ): Promise<R2Object> {
   return r2("put", () => bucket.put(key, body, options), finalWriteDeadlineMs(size), bodyComplete);

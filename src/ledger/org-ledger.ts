@@ -161,11 +161,17 @@ export class OrgLedger extends DurableObject<Env> {
     for (const [systemKey, rows] of Map.groupBy(doomed, (row) => row.system_key)) await this.deleteDoomed(organizationId, systemKey, rows.map((r) => r.id));
     this.sql.exec("DELETE FROM tombstones WHERE at < ?", now - TOMBSTONE_LIFETIME_MS);
     const pass = this.meta.getJson<SyncPass>("sync");
-    const due = Number(this.meta.get("reconcile_due_at") ?? Infinity);
-    if (!pass && now >= due && outsideBackupHours(now) === now) this.meta.set("sync", JSON.stringify(newPass("reconcile", now)));
+    if (!pass && now >= this.reconcileDueAt(now) && outsideBackupHours(now) === now) this.meta.set("sync", JSON.stringify(newPass("reconcile", now)));
     const current = this.meta.getJson<SyncPass>("sync");
     if (current && (current.kind === "rebuild" || outsideBackupHours(now) === now)) await this.stepOrLog();
     await this.scheduleAlarm();
+  }
+
+  /** When the next daily reconciliation is due (a ledger from before `reconcile_due_at`: a day after its last one). */
+  private reconcileDueAt(now: number): number {
+    const due = this.meta.get("reconcile_due_at");
+    if (due !== undefined) return Number(due);
+    return Number(this.meta.get("reconciled_at") ?? now) + TIMINGS.reconcileEveryMs;
   }
 
   /** The system's backups not already being pruned, each with its commit time. */
@@ -198,7 +204,7 @@ export class OrgLedger extends DurableObject<Env> {
   private async scheduleAlarm(): Promise<void> {
     const now = Date.now();
     const pass = this.meta.getJson<SyncPass>("sync");
-    const due = Number(this.meta.get("reconcile_due_at") ?? now + TIMINGS.reconcileEveryMs);
+    const due = this.reconcileDueAt(now);
     let at = pass?.kind === "rebuild" ? now : outsideBackupHours(Math.max(due, now));
     if (this.sql.exec("SELECT 1 FROM backups WHERE doomed = 1 LIMIT 1").toArray().length > 0) at = Math.min(at, now + TIMINGS.pruneRetryMs);
     await this.ctx.storage.setAlarm(at);

@@ -5,6 +5,7 @@ import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { uuidv7 } from "../../src/backups/ids";
+import { migrateLedger } from "../../src/ledger/schema";
 import { client, json, newSystem, patternBytes } from "./helpers";
 
 const HOUR = 3_600_000;
@@ -98,5 +99,33 @@ describe("ledger reconciliation with R2", () => {
     expect(passRunning).toBe(0); // nothing started during the backup hours
     const next = (await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm()))!;
     expect(next).toBe(nightAfter + 4 * HOUR);
+  });
+
+  it("upgrades a ledger of the first version in place: totals seeded from its rows, ages from its ids until reconciled", async () => {
+    const system = await newSystem();
+    const stub = ledger(system.org);
+    const id = `${uuidv7(Date.now() - 3 * 86_400_000)}.gpg`;
+    await runInDurableObject(stub, (_instance, state) => {
+      const sql = state.storage.sql;
+      for (const table of ["migrations", "totals", "tombstones", "backups", "reservations", "uploads", "meta"]) sql.exec(`DROP TABLE IF EXISTS ${table}`);
+      // The first version's schema and state, as a deployed ledger has them.
+      sql.exec("CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)");
+      sql.exec("CREATE TABLE backups (system_key TEXT NOT NULL, id TEXT NOT NULL, size INTEGER NOT NULL, doomed INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (system_key, id))");
+      sql.exec("CREATE TABLE reservations (token TEXT PRIMARY KEY, system_key TEXT NOT NULL, size INTEGER NOT NULL, expires_at INTEGER NOT NULL)");
+      sql.exec("CREATE TABLE uploads (system_key TEXT NOT NULL, at INTEGER NOT NULL)");
+      sql.exec("INSERT INTO backups VALUES (?, ?, 700, 0)", system.key, id);
+      sql.exec("INSERT INTO reservations VALUES ('t', ?, 50, ?)", system.key, Date.now() + HOUR);
+      for (const [name, value] of [["organization_id", system.org], ["built_at", "1"], ["reconciled_at", String(Date.now())]]) sql.exec("INSERT INTO meta VALUES (?, ?)", name, value);
+      migrateLedger(state.storage);
+      migrateLedger(state.storage); // idempotent
+      expect(sql.exec("SELECT name FROM migrations ORDER BY name").toArray().map((r) => r.name)).toEqual(["commit-time", "hot-path-indexes", "running-totals", "tombstones", "v1"]);
+      expect(sql.exec("SELECT name, bytes FROM totals ORDER BY name").toArray()).toEqual([{ name: "committed", bytes: 700 }, { name: "reserved", bytes: 50 }]);
+      expect(sql.exec("SELECT committed_at FROM backups").one().committed_at).toBeNull();
+    });
+    expect(await stub.usageBytes(system.org)).toBe(750);
+    await env.BACKUPS.put(`${system.org}/${system.key}/${id}`, patternBytes(700), { customMetadata: { sha256: "x" } });
+    expect(await stub.reconcile(system.org)).toEqual({ dropped: 0, added: 0 });
+    const committedAt = await runInDurableObject(stub, (_instance, state) => state.storage.sql.exec("SELECT committed_at FROM backups").one().committed_at);
+    expect(committedAt).toBeGreaterThan(Date.now() - 60_000); // filled from R2's own time for the object
   });
 });

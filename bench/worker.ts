@@ -90,6 +90,19 @@ export class OrgLedger extends AppOrgLedger {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, countingEnv(env, true));
   }
+
+  /** Seeding, for the admission-cost figure: builds the ledger, then adds `rows` committed backups in one statement. */
+  async benchSeed(organizationId: string, rows: number): Promise<number> {
+    await this.usageBytes(organizationId);
+    if (rows > 0)
+      this.ctx.storage.sql.exec(
+        `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+         INSERT INTO backups (system_key, id, size, committed_at)
+         SELECT printf('NETH-%05d', i / 500), printf('%08x-0000-7000-8000-000000000000.gpg', i % 500), 1000, 1 FROM n`,
+        rows - 1,
+      );
+    return (await this.usageBytes(organizationId)) ?? -1;
+  }
 }
 
 const BENCH = "/__bench/";
@@ -169,6 +182,24 @@ async function benchRoute(request: Request, env: Env, url: URL): Promise<Respons
       const to = url.searchParams.get("to") ?? "";
       const copied = await counting.BACKUPS.put(to, source.body, { sha256: url.searchParams.get("sha256") ?? undefined });
       return Response.json({ key: to, size: copied?.size ?? 0 });
+    }
+    case "POST ledger/seed": {
+      // Seeding, uncounted: an organisation's ledger with `rows` committed backups.
+      const org = url.searchParams.get("org") ?? "";
+      const stub = env.ORG_LEDGER.get(env.ORG_LEDGER.idFromName(org)) as unknown as DurableObjectStub<OrgLedger>;
+      return Response.json({ org, usage: await stub.benchSeed(org, Number(url.searchParams.get("rows"))) });
+    }
+    case "POST ledger/reserve": {
+      // Admission alone: `n` reserve + release pairs in a row, as an upload makes them, timed here.
+      const org = url.searchParams.get("org") ?? "";
+      const stub = env.ORG_LEDGER.get(env.ORG_LEDGER.idFromName(org));
+      const n = Number(url.searchParams.get("n"));
+      const started = Date.now();
+      for (let i = 0; i < n; i++) {
+        const r = await stub.reserve({ organizationId: org, systemKey: "NETH-bench", size: 1000, quota: 2 ** 50, perMinute: 0, perHour: 0 });
+        if (r.ok) await stub.release(r.token);
+      }
+      return Response.json({ org, n, ms: Date.now() - started });
     }
     case "DELETE object":
       await env.BACKUPS.delete(key);

@@ -12,6 +12,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { generateSystemCredentials } from "../src/auth/secret.ts";
 import { basicAuth, bodyOf, httpClient, MiB, throughput } from "../bench/load.mjs";
+import { ledgerReserveScaling } from "../bench/ledger.mjs";
 import { billed, formatReport, median, percentile, round, target } from "../bench/report.mjs";
 import { bundleSize, cpuMs, rssMiB, sampleRss, startBenchWorker, tempDir } from "../bench/runtime.mjs";
 
@@ -160,6 +161,10 @@ async function main() {
     listRounds.push({ api: pair.api, baseline: pair.baseline, ratio: pair.api / pair.baseline, cpuApi: cpu.api, cpuBaseline: cpu.baseline });
   }
 
+  // --- admission at 200,000 backups vs an empty organisation ------------------------------
+  log("ledger admission: reserve + release at 200,000 backups vs an empty organisation");
+  const ledgerScale = await ledgerReserveScaling(http);
+
   // --- 64 MiB upload: API (with and without a client digest) vs bare put, rotated ---------
   log(`upload throughput: ${PLAN.upload.rounds} rounds of 64 MiB each way`);
   const uploadRounds = [];
@@ -213,6 +218,7 @@ async function main() {
     target("upload_rss_growth_mib", rssGrowth, "MiB", "<=", 32, `workerd RSS just before each 100 MiB upload (median of ${rssApi.length}, after a warm-up)`),
     target("download_vs_raw_get", downloadRatio, "ratio of MiB/s", ">=", 0.9, "bare route: R2.get body streamed"),
     target("bundle_gzip_kib", round(bundle.gzipBytes / 1024, 1), "KiB", "<=", 32, "none (wrangler deploy --dry-run --minify, gzip -9)"),
+    target("ledger_reserve_200k_vs_empty", ledgerScale.ratio, "ratio of reserve+release/s", ">=", 0.8, "the same calls on an organisation with no backups"),
   ];
   const latency = (ms) => ({ p50: round(percentile(ms, 50), 1), p99: round(percentile(ms, 99), 1), n: ms.length });
   const figures = {
@@ -254,6 +260,7 @@ async function main() {
       control_buffered_put: rssBuffered,
       every_ms: PLAN.rss.everyMs,
     },
+    ledger_reserve: ledgerScale,
     bundle: { files: bundle.files, raw_kib: round(bundle.rawBytes / 1024, 1), gzip_kib: round(bundle.gzipBytes / 1024, 1) },
     binding_calls: calls,
     list_1000_subrequests: calls[`list (${PLAN.bigList.backups} backups)`].binding_calls,

@@ -268,7 +268,7 @@ describe("hostile inputs never get a 500, an internal, or a storage call they sh
         if (!o) return;
         expectContractAnswer(o, target.method);
         expect(o.status).toBe(401);
-        if (target.method !== "HEAD") expect(JSON.parse(o.text)).toEqual({ code: 401, message: "invalid token", data: null });
+        if (target.method !== "HEAD") expect(JSON.parse(o.text)).toEqual({ code: 401, message: "invalid token", data: {} });
         // One credential read at most (for a key-shaped user), nothing else.
         expectNoStorage(o, 1);
       }),

@@ -87,7 +87,7 @@ describe("the credential check does the same work for every failure", () => {
       expect(work.otherCalls, name).toBe(0);
       answers.add(work.text);
     }
-    expect([...answers]).toEqual([JSON.stringify({ code: 401, message: "invalid token", data: null })]);
+    expect([...answers]).toEqual([JSON.stringify({ code: 401, message: "invalid token", data: {} })]);
   });
 
   it("a secret without the my_<public>.<secret> shape is still hashed and compared once", async () => {

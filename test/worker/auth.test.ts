@@ -3,6 +3,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { generateSecret } from "../../src/auth/secret";
+import { FaultInjector } from "./fault-bindings";
 import { BASE, basic, client, json, newSystem, randomIp, send } from "./helpers";
 
 const CHALLENGE = 'Basic realm="System Authentication"';
@@ -118,36 +119,33 @@ describe("KV outages", () => {
 });
 
 describe("failed-authentication throttling per client address and key", () => {
-  /** A KV binding that counts credential reads. */
-  function countingKv() {
-    const reads = { n: 0 };
-    const kv = new Proxy(env.SYSTEMS, {
-      get: (target, prop) => (prop === "get" ? (...a: unknown[]) => (reads.n++, (target.get as any)(...a)) : Reflect.get(target, prop)),
-    });
-    return { kv, reads };
+  /** Bindings that record their calls (test/worker/fault-bindings.ts), and the credential reads made so far. */
+  function counting() {
+    const calls = new FaultInjector();
+    return { bindings: calls.overrides(), kvReads: () => calls.callsTo("SYSTEMS", "get").length };
   }
 
   it("answers 429 after 30 failures a minute for one key from one address, without reading KV, and leaves other addresses alone", async () => {
     await awayFromMinuteBoundary(10_000);
     const system = await newSystem();
     const ip = randomIp();
-    const { kv: counting, reads } = countingKv();
+    const { bindings, kvReads } = counting();
     const wrong = basic(system.key, system.secret + "x");
-    for (let i = 0; i < 30; i++) await expect401(await listWith(wrong, ip, { SYSTEMS: counting }));
-    expect(reads.n).toBe(30);
+    for (let i = 0; i < 30; i++) await expect401(await listWith(wrong, ip, bindings));
+    expect(kvReads()).toBe(30);
 
-    const blocked = await listWith(wrong, ip, { SYSTEMS: counting });
+    const blocked = await listWith(wrong, ip, bindings);
     expect(blocked.status).toBe(429);
     const retryAfter = Number(blocked.headers.get("Retry-After"));
     expect(retryAfter).toBeGreaterThanOrEqual(1);
     expect(retryAfter).toBeLessThanOrEqual(60);
     expect(await json(blocked)).toEqual({ code: 429, message: "too many failed authentication attempts", data: null });
 
-    const readsWhenBlocked = reads.n;
-    const stillBlocked = await listWith(system.authorization, ip, { SYSTEMS: counting });
+    const readsWhenBlocked = kvReads();
+    const stillBlocked = await listWith(system.authorization, ip, bindings);
     expect(stillBlocked.status).toBe(429);
     await stillBlocked.body?.cancel();
-    expect(reads.n).toBe(readsWhenBlocked); // no KV read while blocked
+    expect(kvReads()).toBe(readsWhenBlocked); // no KV read while blocked
 
     const elsewhere = await listWith(system.authorization, randomIp());
     expect(elsewhere.status).toBe(200);
@@ -174,21 +172,21 @@ describe("failed-authentication throttling per client address and key", () => {
   it("a flood of junk keys from one address costs at most 101 KV reads a minute, then that address is refused (429) and others are not", async () => {
     await awayFromMinuteBoundary(20_000);
     const flooder = randomIp();
-    const { kv: counting, reads } = countingKv();
+    const { bindings, kvReads } = counting();
     const statuses: number[] = [];
     for (let i = 0; i < 150; i++) {
-      const response = await listWith(basic(`NETH-junk-${crypto.randomUUID()}`, "my_0.guess"), flooder, { SYSTEMS: counting });
+      const response = await listWith(basic(`NETH-junk-${crypto.randomUUID()}`, "my_0.guess"), flooder, bindings);
       statuses.push(response.status);
       await response.arrayBuffer();
     }
     expect(statuses.filter((s) => s === 401)).toHaveLength(100);
     expect(statuses.filter((s) => s === 429)).toHaveLength(50);
-    expect(reads.n).toBe(101); // the 101st failure is the one that finds the address over its limit
+    expect(kvReads()).toBe(101); // the 101st failure is the one that finds the address over its limit
     const neighbour = await newSystem();
-    const refused = await listWith(neighbour.authorization, flooder, { SYSTEMS: counting });
+    const refused = await listWith(neighbour.authorization, flooder, bindings);
     expect(refused.status).toBe(429);
     await refused.arrayBuffer();
-    expect(reads.n).toBe(101);
+    expect(kvReads()).toBe(101);
     const elsewhere = await listWith(neighbour.authorization, randomIp());
     expect(elsewhere.status).toBe(200);
     await elsewhere.arrayBuffer();

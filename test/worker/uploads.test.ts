@@ -3,6 +3,7 @@
 
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { backupKey, organizationPrefix, STAGING_PREFIX } from "../../src/backups/keys";
 import { FaultInjector } from "./fault-bindings";
 import { BASE, client, json, newSystem, NO_RATE_LIMITS, objectKeys, patternBytes, send, sha256Hex, type Overrides, type TestSystem } from "./helpers";
 import { uuidv7At } from "./model";
@@ -16,7 +17,13 @@ async function countedUpload(system: TestSystem, bytes: Uint8Array, overrides: O
   return { status: response.status, body: await json(response), calls };
 }
 
-/** R2 writes (puts) of a request, as `key` strings; `.staging/` ones marked. */
+/** The system's scope, as the worker derives keys from it (src/backups/keys.ts). */
+const scope = (system: TestSystem) => ({ organizationId: system.org, systemKey: system.key });
+/** Where the organisation's backups are, and its uploads' staging copies. */
+const orgBackups = (system: TestSystem) => organizationPrefix(system.org);
+const orgStaging = (system: TestSystem) => STAGING_PREFIX + organizationPrefix(system.org);
+
+/** R2 writes (puts) of a request, as keys. */
 function puts(calls: FaultInjector): string[] {
   return calls.callsTo("BACKUPS", "put").map((c) => c.target);
 }
@@ -32,7 +39,7 @@ describe("small uploads: read whole, written once", () => {
     const { status, body, calls } = await countedUpload(system, bytes);
     expect(status).toBe(201);
     expect(body.message).toBe("backup stored");
-    const key = `${system.org}/${system.key}/${body.data.id}`;
+    const key = backupKey(scope(system), body.data.id);
     expect(puts(calls)).toEqual([key]);
     expect(calls.callsTo("BACKUPS").map((c) => c.method)).toEqual(["put"]); // no staging read, no delete
     const object = await env.BACKUPS.get(key);
@@ -50,14 +57,14 @@ describe("small uploads: read whole, written once", () => {
     const limit = { ...NO_RATE_LIMITS, BACKUP_BUFFERED_UPLOAD_MAX: "2000" };
     const atMax = await countedUpload(system, patternBytes(2000, 1), limit);
     expect(atMax.status).toBe(201);
-    expect(puts(atMax.calls).filter((k) => k.startsWith(".staging/"))).toEqual([]);
+    expect(puts(atMax.calls).filter((k) => k.startsWith(STAGING_PREFIX))).toEqual([]);
     const above = await countedUpload(system, patternBytes(2001, 2), limit);
     expect(above.status).toBe(201);
-    expect(puts(above.calls).map((k) => k.startsWith(".staging/"))).toEqual([true, false]);
+    expect(puts(above.calls).map((k) => k.startsWith(STAGING_PREFIX))).toEqual([true, false]);
     const off = await countedUpload(system, patternBytes(10, 3), { ...NO_RATE_LIMITS, BACKUP_BUFFERED_UPLOAD_MAX: "0" });
     expect(off.status).toBe(201);
     expect(puts(off.calls)).toHaveLength(2);
-    expect(await objectKeys(`.staging/${system.org}/`)).toEqual([]);
+    expect(await objectKeys(orgStaging(system))).toEqual([]);
   });
 
   it("a body shorter or longer than its Content-Length, or not matching its declared digest: 400, no R2 write, no quota held", async () => {
@@ -77,7 +84,7 @@ describe("small uploads: read whole, written once", () => {
       await response.arrayBuffer();
       expect(calls.callsTo("BACKUPS", "put")).toEqual([]);
     }
-    expect(await objectKeys(`${system.org}/`)).toEqual([]);
+    expect(await objectKeys(orgBackups(system))).toEqual([]);
     expect(await ledgerOf(system).usageBytes(system.org)).toBe(0);
   });
 
@@ -142,12 +149,12 @@ describe("retries store nothing twice", () => {
     const system = await newSystem();
     const api = client(system, NO_RATE_LIMITS);
     const first = (await json(await api.upload("same bytes", "a.gpg"))).data;
-    await env.BACKUPS.delete(`${system.org}/${system.key}/${first.id}`);
+    await env.BACKUPS.delete(backupKey(scope(system), first.id));
     const again = await api.upload("same bytes", "a.gpg");
     expect(again.status).toBe(201);
     const stored = (await json(again)).data;
     expect(stored.id).not.toBe(first.id);
-    expect(await objectKeys(`${system.org}/`)).toEqual([`${system.org}/${system.key}/${stored.id}`]);
+    expect(await objectKeys(orgBackups(system))).toEqual([backupKey(scope(system), stored.id)]);
     expect(await ledgerOf(system).usageBytes(system.org)).toBe("same bytes".length);
   });
 
@@ -170,10 +177,10 @@ describe("retries store nothing twice", () => {
     const retry = await countedUpload(system, bytes, streamed);
     expect(retry.status).toBe(200);
     expect(retry.body.data).toEqual(first.body.data);
-    expect(puts(retry.calls).every((k) => k.startsWith(".staging/"))).toBe(true);
+    expect(puts(retry.calls).every((k) => k.startsWith(STAGING_PREFIX))).toBe(true);
     expect(puts(retry.calls)).toHaveLength(1);
-    expect(await objectKeys(`.staging/${system.org}/`)).toEqual([]);
-    expect(await objectKeys(`${system.org}/`)).toEqual([`${system.org}/${system.key}/${first.body.data.id}`]);
+    expect(await objectKeys(orgStaging(system))).toEqual([]);
+    expect(await objectKeys(orgBackups(system))).toEqual([backupKey(scope(system), first.body.data.id)]);
   });
 
   it("a retry declaring the newest backup's digest is still read and checked: a lying body is 400, an honest one 200", async () => {
@@ -190,12 +197,12 @@ describe("retries store nothing twice", () => {
       const honest = await countedUpload(system, bytes, overrides, digest);
       expect(honest.status).toBe(200);
       expect(honest.body.data).toEqual(first.body.data);
-      expect(puts(honest.calls).filter((k) => !k.startsWith(".staging/"))).toEqual([]);
+      expect(puts(honest.calls).filter((k) => !k.startsWith(STAGING_PREFIX))).toEqual([]);
       // Start again from an empty system for the streamed variant.
       expect((await client(system).remove(first.body.data.id)).status).toBe(200);
     }
-    expect(await objectKeys(`${system.org}/`)).toEqual([]);
-    expect(await objectKeys(`.staging/${system.org}/`)).toEqual([]);
+    expect(await objectKeys(orgBackups(system))).toEqual([]);
+    expect(await objectKeys(orgStaging(system))).toEqual([]);
   });
 
   for (const [path, buffered] of [
@@ -215,8 +222,8 @@ describe("retries store nothing twice", () => {
       expect(answers.filter((a) => a.status === 201)).toHaveLength(1);
       expect(answers.filter((a) => a.status === 200)).toHaveLength(7);
       expect(new Set(answers.map((a) => a.data.id)).size).toBe(1);
-      expect(await objectKeys(`${system.org}/`)).toEqual([`${system.org}/${system.key}/${answers[0].data.id}`]);
-      expect(await objectKeys(`.staging/${system.org}/`)).toEqual([]);
+      expect(await objectKeys(orgBackups(system))).toEqual([backupKey(scope(system), answers[0].data.id)]);
+      expect(await objectKeys(orgStaging(system))).toEqual([]);
       expect(await ledgerOf(system).usageBytes(system.org)).toBe(bytes.byteLength);
     });
   }
@@ -249,10 +256,10 @@ describe("retries store nothing twice", () => {
       expect(answer.status).toBe(200);
       expect(await json(answer)).toEqual({ code: 200, message: "backup already stored", data: stored });
       expect(calls.callsTo("ORG_LEDGER").map((c) => c.method)).toEqual(["reserve", "commit"]);
-      const left = await objectKeys(`${system.org}/`);
+      const left = await objectKeys(orgBackups(system));
       const stub = ledgerOf(system);
       if (!takeBackFails) {
-        expect(left).toEqual([`${system.org}/${system.key}/${stored.id}`]);
+        expect(left).toEqual([backupKey(scope(system), stored.id)]);
         expect(await stub.usageBytes(system.org)).toBe(3000);
         return;
       }
@@ -268,7 +275,7 @@ describe("retries store nothing twice", () => {
     const bytes = patternBytes(4000, 12);
     const sha256 = await sha256Hex(bytes);
     const id = `${uuidv7At(Date.now() - 60_000)}.gpg`;
-    await env.BACKUPS.put(`${system.org}/${system.key}/${id}`, bytes, {
+    await env.BACKUPS.put(backupKey(scope(system), id), bytes, {
       sha256,
       customMetadata: { filename: "old.tar.gz.gpg", sha256, uploaded_at: "2026-05-01T00:00:00Z", uploader_ip: "10.0.0.1", system_id: system.record.system_id },
     });

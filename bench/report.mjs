@@ -96,6 +96,10 @@ export function formatReport({ targets, figures }) {
   out.push(
     `64 MiB upload: ${f.upload.api_mib_s} MiB/s without a client digest, ${f.upload.api_client_digest_mib_s} MiB/s with one (ratio ${f.upload.client_digest_vs_raw_put}), bare put ${f.upload.raw_put_mib_s} MiB/s (${f.upload.rounds} rounds); workerd CPU ${uc.api} / ${uc.api_client_digest} / ${uc.raw_put} ms`,
   );
+  const s = f.small_upload;
+  out.push(
+    `64 KiB upload: ${s.api_per_s}/s without a digest, ${s.client_digest_per_s}/s with one, bare put ${s.raw_put_per_s}/s (${s.rounds} rounds; vs bare put ${s.vs_raw_put}); ms per upload waiting on each call: ${Object.entries(s.fixed_costs_ms_per_upload).map(([k, v]) => `${k} ${v}`).join(", ")}`,
+  );
   out.push(
     `64 MiB download: ${f.download.api_mib_s} MiB/s through the API vs ${f.download.raw_get_mib_s} MiB/s bare (${f.download.rounds} rounds); workerd CPU ${f.download.workerd_cpu_ms.api} vs ${f.download.workerd_cpu_ms.raw_get} ms`,
   );

@@ -15,6 +15,7 @@ import { basicAuth, bodyOf, httpClient, MiB, throughput } from "../bench/load.mj
 import { ledgerReserveScaling } from "../bench/ledger.mjs";
 import { billed, formatReport, median, percentile, round, target } from "../bench/report.mjs";
 import { bundleSize, cpuMs, rssMiB, sampleRss, startBenchWorker, tempDir } from "../bench/runtime.mjs";
+import { measureSmallUploads } from "../bench/small-uploads.mjs";
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const JSON_OUTPUT = process.argv.includes("--json");
@@ -30,6 +31,8 @@ const PLAN = {
   bigList: { backups: 1000 },
   latency: { list: 300, upload: 120, warmup: 20 },
   upload: { bytes: 64 * MiB, rounds: 9 },
+  // What the fleet sends: configuration backups of tens to hundreds of KiB, buffered and written once.
+  small: { bytes: 64 * 1024, rounds: 9, perRound: 15, fixedCosts: 40 },
   download: { bytes: 64 * MiB, rounds: 9, perRound: 6 },
   rss: { bytes: 100 * MiB, everyMs: 50, settleMs: 1500, runs: 5 },
 };
@@ -122,6 +125,9 @@ async function main() {
   await countOne("upload (no client digest)", 2, async () => (counted = await bench.upload(countSys, bodyOf(1024, "count"))));
   const small = bodyOf(1024, "count-digest");
   await countOne("upload (client digest)", 2, () => bench.upload(countSys, small, { digest: small.sha256() }));
+  const smallBody = bodyOf(PLAN.small.bytes, "count-small");
+  await countOne("upload 64 KiB (no client digest)", 2, () => bench.upload(countSys, smallBody));
+  await countOne("retry: the same 64 KiB again", 2, () => bench.upload(countSys, smallBody, { status: 200 }));
   await countOne("download", 2, () => bench.download(countSys, counted.id, 1024));
   await countOne("delete", 2, () => bench.remove(countSys, counted.id));
   let listed;
@@ -144,6 +150,10 @@ async function main() {
     const b = bodyOf(1024, `lat-d-${i}`);
     uploadDigestMs.push((await bench.upload(latSys, b, { digest: b.sha256() })).ms);
   }
+
+  // --- 64 KiB uploads: without a digest vs with X-Checksum-SHA256 vs a bare put ------------
+  log(`small uploads: ${PLAN.small.rounds} rounds of ${PLAN.small.perRound} × 64 KiB each way, then ${PLAN.small.fixedCosts} to time each binding call`);
+  const smallUploads = await measureSmallUploads(bench, await bench.newSystem("bench-small"), PLAN.small, () => within(started));
 
   // --- list throughput: API vs bare KV read + R2 listing, ABAB ----------------------------
   log(`list throughput: ${PLAN.list.rounds} rounds of ${PLAN.list.roundMs} ms each way, concurrency ${PLAN.list.concurrency}`);
@@ -219,6 +229,9 @@ async function main() {
     target("download_vs_raw_get", downloadRatio, "ratio of MiB/s", ">=", 0.9, "bare route: R2.get body streamed"),
     target("bundle_gzip_kib", round(bundle.gzipBytes / 1024, 1), "KiB", "<=", 32, "none (wrangler deploy --dry-run --minify, gzip -9)"),
     target("ledger_reserve_200k_vs_empty", ledgerScale.ratio, "ratio of reserve+release/s", ">=", 0.8, "the same calls on an organisation with no backups"),
+    target("small_upload_class_a_ops", calls["upload 64 KiB (no client digest)"].r2_class_a, "R2 Class A", "=", 1, "64 KiB without a digest: one verified put"),
+    target("small_upload_vs_digest_upload", smallUploads.vs_client_digest, "ratio of uploads/s", ">=", 0.9, "64 KiB with X-Checksum-SHA256, rounds interleaved"),
+    target("retry_upload_class_a_ops", calls["retry: the same 64 KiB again"].r2_class_a, "R2 Class A", "=", 0, "the same 64 KiB sent twice: the second"),
   ];
   const latency = (ms) => ({ p50: round(percentile(ms, 50), 1), p99: round(percentile(ms, 99), 1), n: ms.length });
   const figures = {
@@ -244,6 +257,7 @@ async function main() {
         raw_put: median(uploadRounds.map((r) => r.cpu.raw)),
       },
     },
+    small_upload: smallUploads,
     download: {
       api_mib_s: round(median(downloadRounds.map((r) => r.api)), 1),
       raw_get_mib_s: round(median(downloadRounds.map((r) => r.raw)), 1),
@@ -299,10 +313,10 @@ function benchApi(http) {
       const body = JSON.stringify({ prefix: sys.prefix, count });
       expect(await http.request("POST", "/__bench/backups", { body, keep: true }), 200, "seed backups");
     },
-    async upload(sys, body, { digest } = {}) {
+    async upload(sys, body, { digest, status = 201 } = {}) {
       const headers = { ...auth(sys), "Content-Type": "application/octet-stream", "X-Filename": "backup-1712887200.tar.gz.gpg" };
       if (digest) headers["X-Checksum-SHA256"] = digest;
-      const res = expect(await http.request("POST", "/api/systems/backups", { headers, body, keep: true }), 201, "upload");
+      const res = expect(await http.request("POST", "/api/systems/backups", { headers, body, keep: true }), status, "upload");
       const meta = JSON.parse(res.text).data;
       if (meta.size !== body.length) throw new Error(`upload stored ${meta.size} bytes, sent ${body.length}`);
       return { ...meta, ms: res.ms };
@@ -333,6 +347,7 @@ function benchApi(http) {
     rawDelete: async (key) => expect(await http.request("DELETE", `/__bench/object?key=${encodeURIComponent(key)}`, { keep: true }), 200, "bare delete"),
     resetCounters: async () => expect(await http.request("POST", "/__bench/counters/reset", { keep: true }), 200, "reset counters"),
     counters: async () => JSON.parse(expect(await http.request("GET", "/__bench/counters", { keep: true }), 200, "counters").text),
+    waited: async () => JSON.parse(expect(await http.request("GET", "/__bench/waited", { keep: true }), 200, "waited").text),
   };
 }
 

@@ -74,6 +74,8 @@ export interface Limits {
   protectDaily: number;
   protectWeekly: number;
   protectMonthly: number;
+  /** Bodies up to this many bytes are read into memory and written once; larger ones stream. 0 streams all. */
+  bufferedUploadMax: number;
 }
 
 type Spec = { min: number; max: number };
@@ -87,6 +89,8 @@ const VARIABLES: Record<keyof Limits, [name: keyof Env & string, spec: Spec]> = 
   protectDaily: ["BACKUP_PROTECT_DAILY", { min: 0, max: 366 }],
   protectWeekly: ["BACKUP_PROTECT_WEEKLY", { min: 0, max: 260 }],
   protectMonthly: ["BACKUP_PROTECT_MONTHLY", { min: 0, max: 120 }],
+  // Held whole in the isolate's 128 MB, beside every other request it serves (README, "How an upload is stored").
+  bufferedUploadMax: ["BACKUP_BUFFERED_UPLOAD_MAX", { min: 0, max: 16 * 1024 ** 2 }],
 };
 
 const parsed = new WeakMap<object, Limits>();

@@ -5,6 +5,7 @@ import { finalWriteDeadlineMs, TIMINGS } from "../config";
 import { StorageUnavailableError } from "../errors";
 import { withDeadline } from "../platform/deadline";
 import { rfc3339 } from "../platform/time";
+import { backupKey, systemPrefix, type SystemScope } from "./keys";
 import type { ByteRange } from "./request-headers";
 
 /** What a listing returns for each backup (the published metadata shape). */
@@ -141,6 +142,12 @@ export async function listSystemBackups(bucket: R2Bucket, prefix: string): Promi
   return backups.sort((a, b) => b.committedAt - a.committedAt || byId(a.metadata.id, b.metadata.id)).map((b) => b.metadata);
 }
 
+/** The published metadata of one backup of the system, or null when there is none (one R2 head). */
+export async function readBackupMetadata(bucket: R2Bucket, system: SystemScope, id: string): Promise<BackupMetadata | null> {
+  const object = await headObject(bucket, backupKey(system, id));
+  return object ? toBackupMetadata(object, systemPrefix(system)) : null;
+}
+
 /** Metadata of a committed backup object; null for anything without a digest (never listed). */
 export function toBackupMetadata(object: R2Object, prefix: string): BackupMetadata | null {
   const custom = (object.customMetadata ?? {}) as Partial<StoredCustomMetadata>;
@@ -161,13 +168,15 @@ export interface ListedObject {
   key: string;
   size: number;
   committedAt: number;
+  /** The stored SHA-256, null when the object carries none. */
+  sha256: string | null;
 }
 
 /** One page (at most `limit` objects, key order) of every object under a prefix, and the cursor of the next, if any. */
 export async function listObjectPage(bucket: R2Bucket, prefix: string, cursor: string | undefined, limit: number): Promise<{ objects: ListedObject[]; cursor: string | null }> {
   const page = await r2("list", () => bucket.list({ prefix, cursor, limit, include: ["customMetadata"] }));
   return {
-    objects: page.objects.map((o) => ({ key: o.key, size: o.size, committedAt: backupTime(o) })),
+    objects: page.objects.map((o) => ({ key: o.key, size: o.size, committedAt: backupTime(o), sha256: o.customMetadata?.sha256 ?? null })),
     cursor: page.truncated ? page.cursor : null,
   };
 }

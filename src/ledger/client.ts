@@ -6,7 +6,7 @@ import { TIMINGS, type Limits } from "../config";
 import { ApiError, UnavailableError } from "../errors";
 import { withDeadline } from "../platform/deadline";
 import { log } from "../platform/log";
-import type { CommitResult, OrgLedger, ReserveResult } from "./org-ledger";
+import type { CommitResult, NewestBackup, OrgLedger, ReserveResult } from "./org-ledger";
 
 function ledgerOf(ns: DurableObjectNamespace<OrgLedger>, organizationId: string) {
   return ns.get(ns.idFromName(organizationId));
@@ -37,14 +37,14 @@ async function callTwice<T>(operation: string, run: () => Promise<T>): Promise<T
  * Admits an upload of `size` bytes for the system, or throws: 429 with Retry-After when its
  * rate window is full, 413 when the organisation quota would be exceeded, 503 when unknown
  * (the ledger unreachable, or rebuilding its usage from R2).
- * Returns the reservation token to commit or release.
+ * Returns the reservation token to commit or release, and the system's newest backup.
  */
 export async function reserveUpload(
   ns: DurableObjectNamespace<OrgLedger>,
   system: AuthenticatedSystem,
   size: number,
   limits: Limits,
-): Promise<string> {
+): Promise<{ token: string; newest: NewestBackup | null }> {
   const result = await call<ReserveResult>("reserve", async () =>
     ledgerOf(ns, system.organizationId).reserve({
       organizationId: system.organizationId,
@@ -55,7 +55,7 @@ export async function reserveUpload(
       perHour: limits.rateLimitPerHour,
     }) as Promise<ReserveResult>,
   );
-  if (result.ok) return result.token;
+  if (result.ok) return { token: result.token, newest: result.newest };
   if (result.reason === "rate") {
     throw new ApiError(429, "upload rate limit exceeded", {
       headers: { "Retry-After": String(result.retryAfterSeconds) },
@@ -72,30 +72,32 @@ function refusal(reason: "quota" | "unknown"): ApiError {
 }
 
 /**
- * Records a stored backup and prunes under the retention policy (idempotent, asked twice);
- * returns the pruned ids. Throws 413 when its reservation had expired and the quota is now full.
+ * Records a stored backup and prunes under the retention policy (idempotent, asked twice), unless
+ * its bytes are already the system's newest backup. Throws 413 when its reservation had expired
+ * and the quota is now full.
  */
 export async function commitUpload(
   ns: DurableObjectNamespace<OrgLedger>,
   system: AuthenticatedSystem,
   token: string,
-  id: string,
-  size: number,
+  backup: { id: string; size: number; sha256: string },
   limits: Limits,
-): Promise<string[]> {
+): Promise<Exclude<CommitResult, { refused: unknown }>> {
+  const { organizationId, systemKey } = system;
   const result = await callTwice<CommitResult>("commit", () =>
-    ledgerOf(ns, system.organizationId).commit({
-      organizationId: system.organizationId,
-      token,
-      systemKey: system.systemKey,
-      id,
-      size,
-      policy: limits,
-      quota: limits.maxSizePerOrg,
-    }) as Promise<CommitResult>,
+    ledgerOf(ns, organizationId).commit({ organizationId, token, systemKey, ...backup, policy: limits, quota: limits.maxSizePerOrg }) as Promise<CommitResult>,
   );
-  if (!result.ok) throw refusal(result.reason);
-  return result.pruned;
+  if ("refused" in result) throw refusal(result.refused);
+  return result;
+}
+
+/**
+ * Settles an upload whose bytes are backup `id`'s: true when that still is the system's newest
+ * backup (the reservation is dropped), else false (idempotent, asked twice).
+ */
+export async function settleRepeat(ns: DurableObjectNamespace<OrgLedger>, system: AuthenticatedSystem, token: string, id: string): Promise<boolean> {
+  const { organizationId, systemKey } = system;
+  return callTwice("settle", () => ledgerOf(ns, organizationId).settleRepeat({ organizationId, systemKey, token, id }));
 }
 
 /** Releases a reservation after a failed upload (best effort: it expires anyway). */

@@ -4,12 +4,12 @@
 // ledger rebuilds itself from R2, page by page (r2-sync.ts), whenever its storage is new or lost.
 
 import { DurableObject } from "cloudflare:workers";
-import { backupIdTime } from "../backups/ids";
 import { backupKey } from "../backups/keys";
-import { selectVictims, type RetainedBackup, type RetentionPolicy } from "../backups/retention";
+import { selectVictims, type RetentionPolicy } from "../backups/retention";
 import { deleteObjects } from "../backups/store";
 import { TIMINGS, uploadLifetimeMs } from "../config";
 import { log } from "../platform/log";
+import { hasRow, liveBackups, newestBackup, tombstone, type NewestBackup } from "./backup-rows";
 import { LedgerMeta } from "./meta";
 import { newPass, nextReconcileAt, outsideBackupHours, syncStep, type SyncPass } from "./r2-sync";
 import { rateRetryAfter, recordUpload } from "./rate-windows";
@@ -29,8 +29,10 @@ export interface ReserveRequest {
   perHour: number;
 }
 
+export type { NewestBackup };
+
 export type ReserveResult =
-  | { ok: true; token: string }
+  | { ok: true; token: string; newest: NewestBackup | null }
   | { ok: false; reason: "rate"; retryAfterSeconds: number }
   | { ok: false; reason: "quota" | "unknown" };
 
@@ -40,13 +42,26 @@ export interface CommitRequest {
   systemKey: string;
   id: string;
   size: number;
+  sha256: string;
   policy: RetentionPolicy;
   /** Re-checked when the reservation has expired (0: no quota). */
   quota: number;
 }
 
-/** A commit's outcome: the ids its retention pruned, or a refusal (the reservation had expired and the quota is full or unknown). */
-export type CommitResult = { ok: true; pruned: string[] } | { ok: false; reason: "quota" | "unknown" };
+/**
+ * A commit's outcome: recorded (and the ids its retention pruned); not recorded because its bytes
+ * already are the system's newest backup (a concurrent identical upload committed first); or
+ * refused (its reservation had expired and the quota is full, or unknown during a rebuild).
+ */
+export type CommitResult = { stored: true; pruned: string[] } | { stored: false; newest: string } | { refused: "quota" | "unknown" };
+
+/** An upload whose bytes turned out to be backup `id`'s, the newest at reservation, to settle without storing it. */
+export interface RepeatRequest {
+  organizationId: string;
+  systemKey: string;
+  token: string;
+  id: string;
+}
 
 export class OrgLedger extends DurableObject<Env> {
   private readonly sql: SqlStorage;
@@ -77,7 +92,18 @@ export class OrgLedger extends DurableObject<Env> {
     const token = crypto.randomUUID();
     this.sql.exec("INSERT INTO reservations VALUES (?, ?, ?, ?)", token, req.systemKey, req.size, now + uploadLifetimeMs(req.size));
     recordUpload(this.sql, req.systemKey, now);
-    return { ok: true, token };
+    return { ok: true, token, newest: newestBackup(this.sql, req.systemKey) };
+  }
+
+  /**
+   * Settles an upload whose bytes are backup `id`'s (same SHA-256 and size): if that backup still
+   * is the system's newest, drops the reservation and returns true; else false (store the upload).
+   */
+  async settleRepeat(req: RepeatRequest): Promise<boolean> {
+    await this.ensureBuilt(req.organizationId);
+    if (newestBackup(this.sql, req.systemKey)?.id !== req.id) return false;
+    this.sql.exec("DELETE FROM reservations WHERE token = ?", req.token);
+    return true;
   }
 
   /** Drops a reservation whose upload failed, so its bytes stop counting at once. */
@@ -90,40 +116,53 @@ export class OrgLedger extends DurableObject<Env> {
    * time (later than every other backup of the system, so this commit never prunes it); then
    * chooses the system's victims under the retention policy in the same synchronous step (so
    * concurrent commits never pick the same victim) and deletes them from R2. Idempotent. A
-   * commit whose reservation expired is re-checked against the quota.
+   * commit whose reservation expired is re-checked against the quota. A backup whose bytes are
+   * already the system's newest (a concurrent identical upload committed first) is not recorded:
+   * the caller takes its object back and answers with the newest.
    */
   async commit(req: CommitRequest): Promise<CommitResult> {
     const built = await this.ensureBuilt(req.organizationId);
     const now = Date.now();
-    const objectKey = `${req.systemKey}/${req.id}`;
-    const known = this.sql.exec("SELECT 1 FROM backups WHERE system_key = ? AND id = ?", req.systemKey, req.id).toArray().length > 0;
+    const known = hasRow(this.sql, "backups", req.systemKey, req.id);
+    const gone = hasRow(this.sql, "tombstones", req.systemKey, req.id);
     const reserved = this.sql.exec("SELECT 1 FROM reservations WHERE token = ?", req.token).toArray().length > 0;
-    const gone = this.sql.exec("SELECT 1 FROM tombstones WHERE object_key = ?", objectKey).toArray().length > 0;
+    const newest = known || gone ? null : newestBackup(this.sql, req.systemKey);
+    if (newest && newest.size === req.size && newest.sha256 === req.sha256) {
+      this.sql.exec("DELETE FROM reservations WHERE token = ?", req.token);
+      return { stored: false, newest: newest.id };
+    }
     if (!known && !reserved && !gone && req.quota > 0) {
       this.sql.exec("DELETE FROM reservations WHERE expires_at <= ?", now);
-      if (!built) return { ok: false, reason: "unknown" };
-      if (usageTotal(this.sql) + req.size > req.quota) return { ok: false, reason: "quota" };
+      if (!built) return { refused: "unknown" };
+      if (usageTotal(this.sql) + req.size > req.quota) return { refused: "quota" };
     }
     this.sql.exec("DELETE FROM reservations WHERE token = ?", req.token);
-    const live = this.liveBackups(req.systemKey);
+    const live = liveBackups(this.sql, req.systemKey);
     if (!known && !gone) {
       const committedAt = Math.max(now, ...live.map((b) => b.committedAt + 1));
-      this.sql.exec("INSERT INTO backups (system_key, id, size, committed_at) VALUES (?, ?, ?, ?)", req.systemKey, req.id, req.size, committedAt);
+      this.sql.exec(
+        "INSERT INTO backups (system_key, id, size, sha256, committed_at) VALUES (?, ?, ?, ?, ?)",
+        req.systemKey,
+        req.id,
+        req.size,
+        req.sha256,
+        committedAt,
+      );
       live.push({ id: req.id, size: req.size, committedAt });
     }
     // While a rebuild runs, the system's older backups may not be known yet: prune nothing.
-    if (!built) return { ok: true, pruned: [] };
+    if (!built) return { stored: true, pruned: [] };
     const victims = selectVictims(live, req.policy, now);
     for (const id of victims) this.sql.exec("UPDATE backups SET doomed = 1 WHERE system_key = ? AND id = ?", req.systemKey, id);
     if (victims.length > 0) await this.deleteDoomed(req.organizationId, req.systemKey, victims);
-    return { ok: true, pruned: victims };
+    return { stored: true, pruned: victims };
   }
 
   /** Forgets a backup the system deleted: its bytes stop counting at once, and no listing page brings it back. */
   async forget(organizationId: string, systemKey: string, id: string): Promise<void> {
     await this.ensureBuilt(organizationId);
     this.sql.exec("DELETE FROM backups WHERE system_key = ? AND id = ?", systemKey, id);
-    this.tombstone(systemKey, [id]);
+    tombstone(this.sql, systemKey, [id], Date.now());
   }
 
   /** Bytes counted against the quota (committed, pruned until R2 confirms, reserved); null while a rebuild runs. */
@@ -174,14 +213,6 @@ export class OrgLedger extends DurableObject<Env> {
     return Number(this.meta.get("reconciled_at") ?? now) + TIMINGS.reconcileEveryMs;
   }
 
-  /** The system's backups not already being pruned, each with its commit time. */
-  private liveBackups(systemKey: string): RetainedBackup[] {
-    return this.sql
-      .exec<{ id: string; size: number; committed_at: number | null }>("SELECT id, size, committed_at FROM backups WHERE system_key = ? AND doomed = 0", systemKey)
-      .toArray()
-      .map((r) => ({ id: r.id, size: r.size, committedAt: r.committed_at ?? backupIdTime(r.id) }));
-  }
-
   private async deleteDoomed(organizationId: string, systemKey: string, ids: string[]): Promise<void> {
     try {
       await deleteObjects(this.env.BACKUPS, ids.map((id) => backupKey({ organizationId, systemKey }, id)));
@@ -191,13 +222,7 @@ export class OrgLedger extends DurableObject<Env> {
       return;
     }
     for (const id of ids) this.sql.exec("DELETE FROM backups WHERE system_key = ? AND id = ?", systemKey, id);
-    this.tombstone(systemKey, ids);
-  }
-
-  /** Remembers deleted keys for a while, so that a listing page taken before the delete cannot add them back. */
-  private tombstone(systemKey: string, ids: string[]): void {
-    const now = Date.now();
-    for (const id of ids) this.sql.exec("INSERT INTO tombstones VALUES (?, ?) ON CONFLICT (object_key) DO UPDATE SET at = excluded.at", `${systemKey}/${id}`, now);
+    tombstone(this.sql, systemKey, ids, Date.now());
   }
 
   /** The next alarm: at once while a pass runs, in a minute while prunes wait for a retry, else the next reconciliation. */

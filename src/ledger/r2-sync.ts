@@ -8,6 +8,7 @@ import { isBackupId } from "../backups/ids";
 import { organizationPrefix } from "../backups/keys";
 import { listObjectPage, type ListedObject } from "../backups/store";
 import { TIMINGS } from "../config";
+import { hasRow } from "./backup-rows";
 
 /** A pass in progress: `rebuild` fills a new ledger (quota unknown until done); `reconcile` corrects a built one. */
 export interface SyncPass {
@@ -36,6 +37,7 @@ type Row = {
   id: string;
   size: number;
   committed_at: number | null;
+  sha256: string | null;
 };
 
 /**
@@ -61,14 +63,14 @@ export async function syncStep(sql: SqlStorage, bucket: R2Bucket, organizationId
 
 /**
  * Makes the rows with keys in (after, upper] equal to the listed objects: drops rows whose object
- * is gone (unless committed after `oldEnough`), adds objects never recorded, corrects sizes,
- * fills commit times the rows lack.
+ * is gone (unless committed after `oldEnough`), adds objects never recorded, corrects sizes and
+ * digests, fills commit times the rows lack.
  */
 function reconcileRange(sql: SqlStorage, objects: (ListedObject & { key: string })[], after: string, upper: string | null, oldEnough: number, counts: SyncPass): void {
   const rows = (
     upper === null
-      ? sql.exec<Row>("SELECT system_key, id, size, committed_at FROM backups WHERE system_key || '/' || id > ?", after)
-      : sql.exec<Row>("SELECT system_key, id, size, committed_at FROM backups WHERE system_key || '/' || id > ? AND system_key || '/' || id <= ?", after, upper)
+      ? sql.exec<Row>("SELECT system_key, id, size, committed_at, sha256 FROM backups WHERE system_key || '/' || id > ?", after)
+      : sql.exec<Row>("SELECT system_key, id, size, committed_at, sha256 FROM backups WHERE system_key || '/' || id > ? AND system_key || '/' || id <= ?", after, upper)
   ).toArray();
   const listed = new Map(objects.map((o) => [o.key, o]));
   for (const row of rows) {
@@ -84,7 +86,9 @@ function reconcileRange(sql: SqlStorage, objects: (ListedObject & { key: string 
       sql.exec("UPDATE backups SET size = ? WHERE system_key = ? AND id = ?", object.size, row.system_key, row.id);
       counts.resized++;
     }
+    // Rows from before these columns learn them from R2.
     if (row.committed_at === null) sql.exec("UPDATE backups SET committed_at = ? WHERE system_key = ? AND id = ?", object.committedAt, row.system_key, row.id);
+    if (row.sha256 !== object.sha256) sql.exec("UPDATE backups SET sha256 = ? WHERE system_key = ? AND id = ?", object.sha256, row.system_key, row.id);
   }
   for (const object of listed.values()) if (addRow(sql, object)) counts.added++;
 }
@@ -93,13 +97,14 @@ function reconcileRange(sql: SqlStorage, objects: (ListedObject & { key: string 
 function addRow(sql: SqlStorage, object: ListedObject & { key: string }): boolean {
   const [systemKey, id, ...rest] = object.key.split("/");
   if (rest.length > 0 || !systemKey || !isBackupId(id)) return false; // not a backup (nothing else lives there)
-  if (sql.exec("SELECT 1 FROM tombstones WHERE object_key = ?", object.key).toArray().length > 0) return false;
+  if (hasRow(sql, "tombstones", systemKey, id)) return false;
   const inserted = sql.exec(
-    "INSERT INTO backups (system_key, id, size, committed_at) VALUES (?, ?, ?, ?) ON CONFLICT (system_key, id) DO NOTHING",
+    "INSERT INTO backups (system_key, id, size, committed_at, sha256) VALUES (?, ?, ?, ?, ?) ON CONFLICT (system_key, id) DO NOTHING",
     systemKey,
     id,
     object.size,
     object.committedAt,
+    object.sha256,
   );
   return inserted.rowsWritten > 0;
 }

@@ -52,6 +52,11 @@ const MIGRATIONS: Migration[] = [
       "CREATE INDEX IF NOT EXISTS tombstones_by_time ON tombstones (at)",
     ],
   },
+  {
+    // The digest of each backup, so that a retry of the newest backup is recognised (null: not known yet; reconciliation fills it).
+    name: "backup-digest",
+    statements: ["ALTER TABLE backups ADD COLUMN sha256 TEXT"],
+  },
 ];
 
 /** Brings the ledger's schema up to date: each migration not yet recorded runs once, atomically with its record. */

@@ -5,6 +5,7 @@ import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { uuidv7 } from "../../src/backups/ids";
+import { OrgLedger } from "../../src/ledger/org-ledger";
 import { migrateLedger } from "../../src/ledger/schema";
 import { client, json, newSystem, patternBytes } from "./helpers";
 
@@ -118,7 +119,7 @@ describe("ledger reconciliation with R2", () => {
       for (const [name, value] of [["organization_id", system.org], ["built_at", "1"], ["reconciled_at", String(Date.now())]]) sql.exec("INSERT INTO meta VALUES (?, ?)", name, value);
       migrateLedger(state.storage);
       migrateLedger(state.storage); // idempotent
-      expect(sql.exec("SELECT name FROM migrations ORDER BY name").toArray().map((r) => r.name)).toEqual(["commit-time", "hot-path-indexes", "running-totals", "tombstones", "v1"]);
+      expect(sql.exec("SELECT name FROM migrations ORDER BY name").toArray().map((r) => r.name)).toEqual(["backup-digest", "commit-time", "hot-path-indexes", "running-totals", "tombstones", "v1"]);
       expect(sql.exec("SELECT name, bytes FROM totals ORDER BY name").toArray()).toEqual([{ name: "committed", bytes: 700 }, { name: "reserved", bytes: 50 }]);
       expect(sql.exec("SELECT committed_at FROM backups").one().committed_at).toBeNull();
     });
@@ -127,5 +128,38 @@ describe("ledger reconciliation with R2", () => {
     expect(await stub.reconcile(system.org)).toEqual({ dropped: 0, added: 0 });
     const committedAt = await runInDurableObject(stub, (_instance, state) => state.storage.sql.exec("SELECT committed_at FROM backups").one().committed_at);
     expect(committedAt).toBeGreaterThan(Date.now() - 60_000); // filled from R2's own time for the object
+  });
+});
+
+describe("ledger schema migration", () => {
+  it("a ledger from before the digest column gains it on start, keeps its rows, and learns the digests at its reconciliation", async () => {
+    const system = await newSystem();
+    const api = client(system);
+    const bytes = patternBytes(700, 21);
+    const first = await api.upload(bytes, "a.gpg");
+    expect(first.status).toBe(201);
+    await first.arrayBuffer();
+    const stub = ledger(system.org);
+    const columns = (state: DurableObjectState) => state.storage.sql.exec<{ name: string }>("PRAGMA table_info(backups)").toArray().map((c) => c.name);
+    await runInDurableObject(stub, (_instance, state) => {
+      // The table as the first deployment created it; then the ledger starts again (twice: idempotent).
+      state.storage.sql.exec("ALTER TABLE backups DROP COLUMN sha256");
+      state.storage.sql.exec("DELETE FROM migrations WHERE name = 'backup-digest'");
+      expect(columns(state)).not.toContain("sha256");
+      new OrgLedger(state, env);
+      new OrgLedger(state, env);
+      expect(columns(state)).toContain("sha256");
+      expect(state.storage.sql.exec("SELECT sha256 FROM backups").toArray()).toEqual([{ sha256: null }]);
+    });
+    // The newest backup's digest is unknown: the same bytes are stored again, nothing is lost.
+    const unknown = await api.upload(bytes, "a.gpg");
+    expect(unknown.status).toBe(201);
+    await unknown.arrayBuffer();
+    await runInDurableObject(stub, (_instance, state) => state.storage.sql.exec("UPDATE backups SET sha256 = NULL"));
+    expect(await stub.reconcile(system.org)).toEqual({ dropped: 0, added: 0 });
+    const retry = await api.upload(bytes, "a.gpg");
+    expect(retry.status).toBe(200);
+    await retry.arrayBuffer();
+    expect(await stub.usageBytes(system.org)).toBe(2 * 700);
   });
 });

@@ -49,8 +49,9 @@ describe("retention over 130 days of daily uploads, with floods on random days",
     const commit = async (at: number) => {
       vi.setSystemTime(at);
       const id = `${uuidv7(at - 5 * 60_000)}.gpg`; // its upload began 5 minutes before its commit
-      const result = await stub.commit({ organizationId: system.org, token: crypto.randomUUID(), systemKey: system.key, id, size: 1000, policy: POLICY, quota: 0 });
-      expect(result.ok).toBe(true);
+      const sha256 = Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, "0")).join("");
+      const result = await stub.commit({ organizationId: system.org, token: crypto.randomUUID(), systemKey: system.key, id, size: 1000, sha256, policy: POLICY, quota: 0 });
+      expect(result).toMatchObject({ stored: true });
       all.push({ id, committedAt: at });
       // The independent model, applied at the same commit, must agree exactly.
       const expected = modelRetention([...kept, { id, committedAt: at }], at);

@@ -134,7 +134,7 @@ describe("a client that hangs up", () => {
 
   it("after its last byte: the copy, the commit and the staging cleanup still happen", async () => {
     const system = await newSystem();
-    const bytes = patternBytes(200_000, 3);
+    const bytes = patternBytes(1_500_000, 3); // above BACKUP_BUFFERED_UPLOAD_MAX: streamed through staging
     // A body that is pulled, not pushed: `drained` tells when the worker has taken its last byte.
     let drained!: () => void;
     const lastByteTaken = new Promise<void>((resolve) => (drained = resolve));

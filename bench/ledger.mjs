@@ -1,7 +1,7 @@
 // Admission cost against organisation size: a ledger with 200,000 committed backups against an
 // empty one, each timed inside the bench worker as `n` reserve + release pairs in a row, rounds
 // interleaved and the median ratio taken (the machine is shared).
-import { median, round } from "./report.mjs";
+import { median, round } from "../scripts/harness/statistics.mjs";
 
 /** Seeds an empty and a large organisation, then measures reserve + release pairs per second on each; returns the figures. */
 export async function ledgerReserveScaling(http, { rows = 200_000, rounds = 9, perRound = 300 } = {}) {

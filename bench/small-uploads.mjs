@@ -1,7 +1,7 @@
 // The small-upload scenario: what the fleet really sends (configuration backups of tens to
 // hundreds of KiB), which the worker reads whole and writes once.
 import { bodyOf } from "./load.mjs";
-import { median, round } from "./report.mjs";
+import { median, round } from "../scripts/harness/statistics.mjs";
 
 /**
  * Rounds of `perRound` sequential 64 KiB uploads each way, rotated: through the API without a

@@ -6,6 +6,8 @@
 import app, { OrgLedger as AppOrgLedger } from "../src/index";
 import { bytesToHex } from "../src/platform/codec";
 import { newBackupId } from "../src/backups/ids";
+import { backupKey, systemPrefix } from "../src/backups/keys";
+import type { StoredCustomMetadata } from "../src/backups/store";
 import { rfc3339 } from "../src/platform/time";
 
 /** Calls per binding method since the last reset, keyed `kv.get`, `r2.put`, `do.reserve`, … */
@@ -145,24 +147,25 @@ async function benchRoute(request: Request, env: Env, url: URL): Promise<Respons
       return Response.json({ key });
     }
     case "POST backups": {
-      // Seeding, uncounted: `count` small committed backups under `prefix`, as the API stores them.
-      const { prefix, count: n } = (await request.json()) as { prefix: string; count: number };
-      for (let i = 0; i < n; i++) {
+      // Seeding, uncounted: `count` small committed backups of the system, as the API stores them.
+      const seed = (await request.json()) as { organization_id: string; system_key: string; count: number };
+      const system = { organizationId: seed.organization_id, systemKey: seed.system_key };
+      for (let i = 0; i < seed.count; i++) {
         const filename = `seed-${i}.tar.gz.gpg`;
         const body = `seed ${i}`;
         const sha256 = bytesToHex(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(body))));
-        await env.BACKUPS.put(prefix + newBackupId(filename), body, {
+        await env.BACKUPS.put(backupKey(system, newBackupId(filename)), body, {
           httpMetadata: { contentType: "application/pgp-encrypted" },
-          customMetadata: { filename, sha256, uploaded_at: rfc3339(Date.now()), uploader_ip: "127.0.0.1", system_id: "bench" },
+          customMetadata: { filename, sha256, uploaded_at: rfc3339(Date.now()), uploader_ip: "127.0.0.1", system_id: "bench" } satisfies StoredCustomMetadata,
         });
       }
-      return Response.json({ prefix, count: n });
+      return Response.json({ prefix: systemPrefix(system), count: seed.count });
     }
     case "GET list": {
       // Baseline of GET /api/systems/backups: the same KV read and R2 listing with metadata, nothing else.
       const raw = await counting.SYSTEMS.get(key, { type: "text", cacheTtl: 30 });
       if (raw === null) return new Response("no such system", { status: 404 });
-      const prefix = `${(JSON.parse(raw) as { organization_id: string }).organization_id}/${key}/`;
+      const prefix = systemPrefix({ organizationId: (JSON.parse(raw) as { organization_id: string }).organization_id, systemKey: key });
       const objects: { key: string; size: number; customMetadata?: Record<string, string>; contentType?: string }[] = [];
       let cursor: string | undefined;
       do {

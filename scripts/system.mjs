@@ -18,7 +18,7 @@ import {
   systemStatus,
   updateRecord,
 } from "./lib/systems.mjs";
-import { WranglerError } from "./lib/wrangler.mjs";
+import { WranglerError } from "./harness/wrangler.mjs";
 
 const USAGE = `Usage: npm run system -- <command> [arguments] [options]
 

@@ -4,9 +4,10 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, it } from "vitest";
 import { generateSystemCredentials } from "../../src/auth/secret.ts";
-import { NODE, ROOT, run, storedRecord, system, systemJson, tempDir } from "./harness.ts";
+import { runWrangler } from "../../scripts/harness/wrangler.mjs";
+import { storedRecord, system, systemJson, tempDir } from "./harness.ts";
 
-let root: { dir: string; remove: () => Promise<void> };
+let root: { path: string; remove: () => Promise<void> };
 
 beforeAll(async () => {
   root = await tempDir("system-malformed-");
@@ -17,13 +18,12 @@ afterAll(async () => {
 
 /** Writes a raw value into the local KV with wrangler itself, as a careless import or a hand edit would. */
 async function putRaw(state: string, key: string, value: string): Promise<void> {
-  const result = await run(NODE, [join(ROOT, "node_modules/.bin/wrangler"), "kv", "key", "put", key, value, "--binding", "SYSTEMS", "--local", "--persist-to", state]);
-  if (result.code !== 0) throw new Error(`wrangler kv key put failed: ${result.stderr}`);
+  await runWrangler(["kv", "key", "put", key, value, "--binding", "SYSTEMS", "--local", "--persist-to", state]);
 }
 
 describe("npm run system: malformed records", () => {
   it("show and list call them malformed, changes are refused, delete --purge removes them", async ({ expect }) => {
-    const state = join(root.dir, "state");
+    const state = join(root.path, "state");
     const good = await generateSystemCredentials("org_1");
     const long = await generateSystemCredentials("org_1");
     const notJson = "NETH-not-json";

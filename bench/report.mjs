@@ -12,7 +12,7 @@ function target(name, value, unit, op, bound, baseline) {
  * The targets and the figures of a run, from each scenario's raw measurements (scenarios.mjs),
  * the bundle size, the binding calls and the run's setup.
  */
-export function benchResult({ plan, bundle, calls, memory, latency, list, upload, download, setup }) {
+export function benchResult({ plan, bundle, calls, memory, latency, list, upload, smallUploads, download, setup }) {
   const med = (rounds, pick, digits) => round(median(rounds.map(pick)), digits);
   const listRatio = med(list, (r) => r.ratio, 3);
   const rssGrowth = median(memory.api.map((r) => r.growth));
@@ -23,6 +23,9 @@ export function benchResult({ plan, bundle, calls, memory, latency, list, upload
     target("upload_rss_growth_mib", rssGrowth, "MiB", "<=", 32, `workerd RSS just before each 100 MiB upload (median of ${memory.api.length}, after a warm-up)`),
     target("download_vs_raw_get", med(download, (r) => r.ratio, 3), "ratio of MiB/s", ">=", 0.9, "bare route: R2.get body streamed"),
     target("bundle_gzip_kib", round(bundle.gzipBytes / 1024, 1), "KiB", "<=", 32, "none (wrangler deploy --dry-run --minify, gzip -9)"),
+    target("small_upload_class_a_ops", calls["upload 64 KiB (no client digest)"].r2_class_a, "R2 Class A", "=", 1, "64 KiB without a digest: one verified put"),
+    target("small_upload_vs_digest_upload", smallUploads.vs_client_digest, "ratio of uploads/s", ">=", 0.9, "64 KiB with X-Checksum-SHA256, rounds interleaved"),
+    target("retry_upload_class_a_ops", calls["retry: the same 64 KiB again"].r2_class_a, "R2 Class A", "=", 0, "the same 64 KiB sent twice: the second"),
   ];
   const latencyOf = (ms) => ({ p50: round(percentile(ms, 50), 1), p99: round(percentile(ms, 99), 1), n: ms.length });
   const figures = {
@@ -48,6 +51,7 @@ export function benchResult({ plan, bundle, calls, memory, latency, list, upload
         raw_put: median(upload.map((r) => r.cpu.raw)),
       },
     },
+    small_upload: smallUploads,
     download: {
       api_mib_s: med(download, (r) => r.api, 1),
       raw_get_mib_s: med(download, (r) => r.raw, 1),
@@ -88,6 +92,14 @@ export function formatReport({ targets, figures }) {
   const uc = f.upload.workerd_cpu_ms;
   out.push(
     `64 MiB upload: ${f.upload.api_mib_s} MiB/s without a client digest, ${f.upload.api_client_digest_mib_s} MiB/s with one (ratio ${f.upload.client_digest_vs_raw_put}), bare put ${f.upload.raw_put_mib_s} MiB/s (${f.upload.rounds} rounds); workerd CPU ${uc.api} / ${uc.api_client_digest} / ${uc.raw_put} ms`,
+  );
+  const s = f.small_upload;
+  out.push(
+    `64 KiB upload: ${s.api_per_s}/s without a digest, ${s.client_digest_per_s}/s with one, bare put ${s.raw_put_per_s}/s (${s.rounds} rounds; vs bare put ${s.vs_raw_put}); ms per upload waiting on each call: ${Object.entries(s.fixed_costs_ms_per_upload).map(([k, v]) => `${k} ${v}`).join(", ")}`,
+  );
+  const s = f.small_upload;
+  out.push(
+    `64 KiB upload: ${s.api_per_s}/s without a digest, ${s.client_digest_per_s}/s with one, bare put ${s.raw_put_per_s}/s (${s.rounds} rounds; vs bare put ${s.vs_raw_put}); ms per upload waiting on each call: ${Object.entries(s.fixed_costs_ms_per_upload).map(([k, v]) => `${k} ${v}`).join(", ")}`,
   );
   out.push(
     `64 MiB download: ${f.download.api_mib_s} MiB/s through the API vs ${f.download.raw_get_mib_s} MiB/s bare (${f.download.rounds} rounds); workerd CPU ${f.download.workerd_cpu_ms.api} vs ${f.download.workerd_cpu_ms.raw_get} ms`,

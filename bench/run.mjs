@@ -14,6 +14,7 @@ import { bodyOf, httpClient, MiB } from "./load.mjs";
 import { benchResult, formatReport } from "./report.mjs";
 import { bundleSize, startBenchWorker } from "./runtime.mjs";
 import { countBindingCalls, downloadRounds, listRounds, measureLatency, measureUploadMemory, uploadRounds } from "./scenarios.mjs";
+import { measureSmallUploads } from "./small-uploads.mjs";
 import { benchWorkerClient } from "./worker-client.mjs";
 
 const JSON_OUTPUT = process.argv.includes("--json");
@@ -29,6 +30,8 @@ const PLAN = {
   bigList: { backups: 1000 },
   latency: { list: 300, upload: 120, warmup: 20 },
   upload: { bytes: 64 * MiB, rounds: 9 },
+  // What the fleet sends: configuration backups of tens to hundreds of KiB, buffered and written once.
+  small: { bytes: 64 * 1024, rounds: 9, perRound: 15, fixedCosts: 40 },
   download: { bytes: 64 * MiB, rounds: 9, perRound: 6 },
   rss: { bytes: 100 * MiB, everyMs: 50, settleMs: 1500, runs: 5 },
 };
@@ -77,6 +80,8 @@ async function main() {
   const calls = await countBindingCalls(run, { countSys, listSys, bigSys }, PLAN);
   log("latency: list and 1 KiB uploads, one request at a time");
   const latency = await measureLatency(run, { listSys, latSys }, PLAN.latency);
+  log(`small uploads: ${PLAN.small.rounds} rounds of ${PLAN.small.perRound} × 64 KiB each way, then ${PLAN.small.fixedCosts} to time each binding call`);
+  const smallUploads = await measureSmallUploads(bench, await bench.newSystem("bench-small"), PLAN.small, within);
   log(`list throughput: ${PLAN.list.rounds} rounds of ${PLAN.list.roundMs} ms each way, concurrency ${PLAN.list.concurrency}`);
   const list = await listRounds(run, listSys, PLAN.list);
   log(`upload throughput: ${PLAN.upload.rounds} rounds of 64 MiB each way`);
@@ -99,7 +104,7 @@ async function main() {
     node: process.version,
     seconds,
   };
-  const result = benchResult({ plan: PLAN, bundle, calls, memory, latency, list, upload, download, setup });
+  const result = benchResult({ plan: PLAN, bundle, calls, memory, latency, list, upload, smallUploads, download, setup });
   process.stdout.write(formatReport(result) + "\n");
   if (JSON_OUTPUT) process.stdout.write(JSON.stringify(result) + "\n");
   return result.targets.every((t) => t.met) ? 0 : 1;

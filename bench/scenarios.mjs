@@ -64,6 +64,9 @@ export async function countBindingCalls({ bench }, { countSys, listSys, bigSys }
   const counted = await countOne("upload (no client digest)", 2, () => bench.upload(countSys, bodyOf(1024, "count")));
   const small = bodyOf(1024, "count-digest");
   await countOne("upload (client digest)", 2, () => bench.upload(countSys, small, { digest: small.sha256() }));
+  const smallBody = bodyOf(plan.small.bytes, "count-small");
+  await countOne("upload 64 KiB (no client digest)", 2, () => bench.upload(countSys, smallBody));
+  await countOne("retry: the same 64 KiB again", 2, () => bench.upload(countSys, smallBody, { status: 200 }));
   await countOne("download", 2, () => bench.download(countSys, counted.id, 1024));
   await countOne("delete", 2, () => bench.remove(countSys, counted.id));
   const listed = await countOne(`list (${plan.list.backups} backups)`, 2, () => bench.list(listSys));

@@ -22,10 +22,10 @@ export function benchWorkerClient(http) {
       const body = JSON.stringify({ organization_id: sys.organizationId, system_key: sys.systemKey, count });
       expect(await http.request("POST", "/__bench/backups", { body, keep: true }), 200, "seed backups");
     },
-    async upload(sys, body, { digest } = {}) {
+    async upload(sys, body, { digest, status = 201 } = {}) {
       const headers = { ...auth(sys), "Content-Type": "application/octet-stream", "X-Filename": "backup-1712887200.tar.gz.gpg" };
       if (digest) headers["X-Checksum-SHA256"] = digest;
-      const res = expect(await http.request("POST", "/api/systems/backups", { headers, body, keep: true }), 201, "upload");
+      const res = expect(await http.request("POST", "/api/systems/backups", { headers, body, keep: true }), status, "upload");
       const meta = JSON.parse(res.text).data;
       if (meta.size !== body.length) throw new Error(`upload stored ${meta.size} bytes, sent ${body.length}`);
       return { ...meta, ms: res.ms };
@@ -55,6 +55,7 @@ export function benchWorkerClient(http) {
       expect(await http.request("POST", `/__bench/copy?key=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&sha256=${sha256}`, { keep: true }), 200, "bare copy"),
     rawDelete: async (key) => expect(await http.request("DELETE", object(key), { keep: true }), 200, "bare delete"),
     resetCounters: async () => expect(await http.request("POST", "/__bench/counters/reset", { keep: true }), 200, "reset counters"),
+    waited: async () => JSON.parse(expect(await http.request("GET", "/__bench/waited", { keep: true }), 200, "waited").text),
     counters: async () => JSON.parse(expect(await http.request("GET", "/__bench/counters", { keep: true }), 200, "counters").text),
   };
 }

@@ -12,9 +12,23 @@ import { rfc3339 } from "../src/platform/time";
 
 /** Calls per binding method since the last reset, keyed `kv.get`, `r2.put`, `do.reserve`, … */
 const calls = new Map<string, number>();
+/** Milliseconds spent waiting for each binding method since the last reset (workerd's clock moves on I/O). */
+const waited = new Map<string, number>();
 
 function count(name: string, n = 1): void {
   calls.set(name, (calls.get(name) ?? 0) + n);
+}
+
+/** Counts a call and adds the time until its promise settles to `waited`. */
+function timed<T>(name: string, n: number, call: () => T): T {
+  count(name, n);
+  const started = Date.now();
+  const result = call();
+  Promise.resolve(result).then(
+    () => waited.set(name, (waited.get(name) ?? 0) + Date.now() - started),
+    () => {},
+  );
+  return result;
 }
 
 /** Wraps an object so that calls of the named methods are counted as `<scope>.<method>`. */
@@ -26,8 +40,7 @@ function counted<T extends object>(target: T, scope: string, methods: readonly s
       if (typeof prop !== "string" || !methods.includes(prop)) return value.bind(t);
       return (...args: unknown[]) => {
         // A batch delete removes (and bills) each key: count keys, not calls.
-        count(`${scope}.${prop}`, prop === "delete" && Array.isArray(args[0]) ? args[0].length : 1);
-        const result = Reflect.apply(value, t, args);
+        const result = timed(`${scope}.${prop}`, prop === "delete" && Array.isArray(args[0]) ? args[0].length : 1, () => Reflect.apply(value, t, args));
         const wrap = wrapResult?.[prop];
         return wrap ? Promise.resolve(result).then(wrap) : result;
       };
@@ -58,10 +71,8 @@ function countedLedgers(ns: Env["ORG_LEDGER"]): Env["ORG_LEDGER"] {
           get(s, method) {
             const fn = Reflect.get(s, method, s);
             if (typeof fn !== "function" || typeof method !== "string") return fn;
-            return (...a: unknown[]) => {
-              count(`do.${method}`);
-              return Reflect.apply(fn, s, a); // not fn.apply: on a stub, `apply` would be an RPC method name
-            };
+            // Reflect.apply, not fn.apply: on a stub, `apply` would be an RPC method name.
+            return (...a: unknown[]) => timed(`do.${method}`, 1, () => Reflect.apply(fn, s, a));
           },
         });
       };
@@ -111,8 +122,11 @@ async function benchRoute(request: Request, env: Env, url: URL): Promise<Respons
   switch (route) {
     case "GET counters":
       return Response.json(Object.fromEntries(calls));
+    case "GET waited":
+      return Response.json(Object.fromEntries(waited));
     case "POST counters/reset":
       calls.clear();
+      waited.clear();
       return Response.json({});
     case "PUT system": {
       // Seeding, uncounted: the credential record, as the operator CLI writes it.

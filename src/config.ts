@@ -43,6 +43,8 @@ export interface Limits {
   protectDaily: number;
   /** Keep the newest backup of each of the last N weeks; 0 disables. */
   protectWeekly: number;
+  /** Bodies up to this many bytes are read into memory and written once; larger ones stream. 0 streams all. */
+  bufferedUploadMax: number;
 }
 
 type Spec = { min: number; max: number };
@@ -55,6 +57,8 @@ const VARIABLES: Record<keyof Limits, [name: keyof Env & string, spec: Spec]> = 
   rateLimitPerHour: ["BACKUP_RATE_LIMIT_PER_HOUR", { min: 0, max: 1_000_000 }],
   protectDaily: ["BACKUP_PROTECT_DAILY", { min: 0, max: 1 }],
   protectWeekly: ["BACKUP_PROTECT_WEEKLY", { min: 0, max: 52 }],
+  // Held whole in the isolate's 128 MB, beside every other request it serves (README, "How an upload is stored").
+  bufferedUploadMax: ["BACKUP_BUFFERED_UPLOAD_MAX", { min: 0, max: 16 * 1024 ** 2 }],
 };
 
 const parsed = new WeakMap<object, Limits>();

@@ -4,13 +4,15 @@ import { Hono } from "hono";
 import type { AppEnv } from "./api/app-env";
 import { authenticate } from "./api/authenticate";
 import { deleteBackup, downloadBackup, listBackups, requireBackupId, uploadBackup } from "./api/handlers";
+import { canonicalPath } from "./http/canonical-path";
 import { errorResponse, notFoundResponse } from "./http/error-response";
 import { methodNotAllowed } from "./http/method-not-allowed";
 
 const BACKUPS = "/api/systems/backups";
 const BACKUP = "/api/systems/backups/:id";
 
-const app = new Hono<AppEnv>();
+// Paths are matched as the proxies match them: `//` is `/`, a trailing slash is ignored.
+const app = new Hono<AppEnv>({ getPath: canonicalPath });
 
 app.get(BACKUPS, authenticate, listBackups);
 app.post(BACKUPS, authenticate, uploadBackup);

@@ -24,7 +24,7 @@ async function listBackups(user: string, password: string) {
 }
 
 const ACCEPTED = { status: 200, challenge: null, body: { code: 200, message: expect.any(String), data: { backups: [] } } };
-const REFUSED = { status: 401, challenge: 'Basic realm="System Authentication"', body: { code: 401, message: expect.any(String), data: null } };
+const REFUSED = { status: 401, challenge: 'Basic realm="System Authentication"', body: { code: 401, message: "invalid token", data: {} } };
 
 beforeAll(async () => {
   root = await tempDir("worker-auth-");

@@ -12,7 +12,7 @@ function target(name, value, unit, op, bound, baseline) {
  * The targets and the figures of a run, from each scenario's raw measurements (scenarios.mjs),
  * the bundle size, the binding calls and the run's setup.
  */
-export function benchResult({ plan, bundle, calls, memory, latency, list, upload, download, small, ledger, setup }) {
+export function benchResult({ plan, bundle, calls, memory, latency, list, upload, smallUploads, download, ledger, setup }) {
   const med = (rounds, pick, digits) => round(median(rounds.map(pick)), digits);
   const listRatio = med(list, (r) => r.ratio, 3);
   const rssGrowth = median(memory.api.map((r) => r.growth));
@@ -24,7 +24,7 @@ export function benchResult({ plan, bundle, calls, memory, latency, list, upload
     target("download_vs_raw_get", med(download, (r) => r.ratio, 3), "ratio of MiB/s", ">=", 0.9, "bare route: R2.get body streamed"),
     target("bundle_gzip_kib", round(bundle.gzipBytes / 1024, 1), "KiB", "<=", 32, "none (wrangler deploy --dry-run --minify, gzip -9)"),
     target("small_upload_class_a_ops", calls["upload 64 KiB (no client digest)"].r2_class_a, "R2 Class A", "=", 1, "64 KiB without a digest: one verified put"),
-    target("small_upload_vs_digest_upload", small.vs_client_digest, "ratio of uploads/s", ">=", 0.9, "64 KiB with X-Checksum-SHA256, rounds interleaved"),
+    target("small_upload_vs_digest_upload", smallUploads.vs_client_digest, "ratio of uploads/s", ">=", 0.9, "64 KiB with X-Checksum-SHA256, rounds interleaved"),
     target("retry_upload_class_a_ops", calls["retry: the same 64 KiB again"].r2_class_a, "R2 Class A", "=", 0, "the same 64 KiB sent twice: the second"),
     target("ledger_reserve_200k_vs_empty", ledger.ratio, "ratio of reserve+release/s", ">=", 0.8, "the same calls on an organisation with no backups"),
   ];
@@ -52,7 +52,7 @@ export function benchResult({ plan, bundle, calls, memory, latency, list, upload
         raw_put: median(upload.map((r) => r.cpu.raw)),
       },
     },
-    small_upload: small,
+    small_upload: smallUploads,
     ledger_reserve: ledger,
     download: {
       api_mib_s: med(download, (r) => r.api, 1),

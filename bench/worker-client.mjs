@@ -55,7 +55,7 @@ export function benchWorkerClient(http) {
       expect(await http.request("POST", `/__bench/copy?key=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&sha256=${sha256}`, { keep: true }), 200, "bare copy"),
     rawDelete: async (key) => expect(await http.request("DELETE", object(key), { keep: true }), 200, "bare delete"),
     resetCounters: async () => expect(await http.request("POST", "/__bench/counters/reset", { keep: true }), 200, "reset counters"),
-    counters: async () => JSON.parse(expect(await http.request("GET", "/__bench/counters", { keep: true }), 200, "counters").text),
     waited: async () => JSON.parse(expect(await http.request("GET", "/__bench/waited", { keep: true }), 200, "waited").text),
+    counters: async () => JSON.parse(expect(await http.request("GET", "/__bench/counters", { keep: true }), 200, "counters").text),
   };
 }

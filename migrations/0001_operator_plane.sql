@@ -28,6 +28,13 @@ CREATE TABLE systems (
 );
 CREATE INDEX systems_by_organization ON systems (organization_id, system_key);
 
+-- Where the hourly sweep of KV into the index stands: the KV list cursor of its next page.
+CREATE TABLE index_sweep (
+  id     INTEGER PRIMARY KEY CHECK (id = 1),
+  cursor TEXT,
+  after  TEXT NOT NULL DEFAULT ''       -- the last system key of the page before
+);
+
 -- A move in progress: present from its first step until its last, so that a retry resumes it.
 CREATE TABLE moves (
   system_key TEXT PRIMARY KEY,

@@ -2,6 +2,8 @@
 // organisation, system, id and expiry, and an HMAC-SHA-256 of them under the worker secret
 // DOWNLOAD_LINK_SECRET. Pure (Web Crypto only): the clock and the secret are parameters.
 
+import { base64Url } from "../platform/codec";
+
 /** What a link grants: one backup object, until a time. */
 export interface DownloadClaims {
   organizationId: string;
@@ -29,7 +31,7 @@ export async function signDownloadLink(secret: string, claims: DownloadClaims): 
   const payload = [VERSION, claims.expiresAt, claims.organizationId, claims.systemKey, claims.backupId].join("|");
   const bytes = new TextEncoder().encode(payload);
   const mac = new Uint8Array(await crypto.subtle.sign("HMAC", await keyFor(secret), bytes));
-  return `${base64UrlEncode(bytes)}.${base64UrlEncode(mac)}`;
+  return `${base64Url(bytes)}.${base64Url(mac)}`;
 }
 
 /**
@@ -69,12 +71,6 @@ function keyFor(secret: string): Promise<CryptoKey> {
     keys.set(secret, key);
   }
   return key;
-}
-
-function base64UrlEncode(bytes: Uint8Array): string {
-  let bin = "";
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
 function base64UrlDecode(text: string): Uint8Array | null {

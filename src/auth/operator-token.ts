@@ -2,7 +2,9 @@
 // files with explicit `.ts` extensions). A token is `op_<public>.<secret>`: the public part
 // finds the record, the secret part (256 random bits) is checked against a salted SHA-256.
 
-import { bytesToHex, hashSecretPart, hexToBytes } from "./secret.ts";
+import { base64Url, bytesToHex, hexToBytes } from "../platform/codec.ts";
+import { rfc3339 } from "../platform/time.ts";
+import { digestsEqual, hashSecretPart } from "./secret.ts";
 
 /** What a token may do; each role includes the ones before it. */
 export const OPERATOR_ROLES = ["reader", "manager", "admin"] as const;
@@ -54,7 +56,7 @@ export async function verifyOperatorToken(record: OperatorTokenRecord | null, to
   const parts = parseOperatorToken(token);
   const [salt, expectedHex] = (record?.secret_sha256 ?? DECOY_HASH).split(":");
   const actualHex = await hashSecretPart(parts?.secretPart ?? token.slice(0, 43).padEnd(43, "_"), salt);
-  const hashMatches = timingSafeEqual(hexToBytes(actualHex), hexToBytes(expectedHex));
+  const hashMatches = digestsEqual(hexToBytes(actualHex), hexToBytes(expectedHex));
   return hashMatches && parts !== null && record !== null && record.public_id === parts.publicId && isLive(record, now);
 }
 
@@ -93,8 +95,8 @@ export async function generateOperatorToken(spec: NewOperatorToken, now = new Da
     role: spec.role,
     organizations: spec.organizations === "*" ? "*" : [...new Set(spec.organizations)].sort(),
     secret_sha256: `${salt}:${await hashSecretPart(secretPart, salt)}`,
-    created_at: seconds(now),
-    expires_at: expires ? seconds(expires) : null,
+    created_at: rfc3339(now),
+    expires_at: expires ? rfc3339(expires) : null,
     revoked_at: null,
   };
   return { token: `op_${publicId}.${secretPart}`, record };
@@ -110,23 +112,4 @@ export function operatorTokenView(record: OperatorTokenRecord) {
     expires_at: record.expires_at,
     revoked_at: record.revoked_at,
   };
-}
-
-function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean {
-  // crypto.subtle.timingSafeEqual is a workerd extension; Node (the CLI) has its own in node:crypto.
-  const subtle = crypto.subtle as SubtleCrypto & { timingSafeEqual?: (a: Uint8Array, b: Uint8Array) => boolean };
-  if (subtle.timingSafeEqual) return a.byteLength === b.byteLength && subtle.timingSafeEqual(a, b);
-  let diff = a.byteLength ^ b.byteLength;
-  for (let i = 0; i < Math.min(a.byteLength, b.byteLength); i++) diff |= a[i] ^ b[i];
-  return diff === 0;
-}
-
-function seconds(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
-}
-
-function base64Url(bytes: Uint8Array): string {
-  let bin = "";
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }

@@ -1,7 +1,7 @@
 // The audit trail in D1 (`audit_events`): appended by operator actions, the CLI, appliance
 // deletes and retention prunes; read per organisation, newest first; removed only by age.
 
-import { rfc3339 } from "../backups/store";
+import { rfc3339 } from "../platform/time";
 import { d1, decodeCursor, encodeCursor } from "./d1";
 
 /** The actions the trail records (OPERATOR.md, "Audit trail"). */

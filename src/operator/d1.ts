@@ -1,16 +1,14 @@
 // Every call to the operator database (D1) goes through here: a deadline, and a failure
 // turned into a 503 (the operator plane fails closed; it never guesses).
 
-import { withDeadline } from "../deadline";
-import { UnavailableError } from "../http/errors";
-
-/** How long one D1 call (a statement or a batch) may take before the request is answered 503. */
-export const D1_DEADLINE_MS = 10_000;
+import { TIMINGS } from "../config";
+import { UnavailableError } from "../errors";
+import { withDeadline } from "../platform/deadline";
 
 /** Runs one D1 call with its deadline; any failure becomes UnavailableError (503, Retry-After). */
 export async function d1<T>(operation: string, call: () => Promise<T>): Promise<T> {
   try {
-    return await withDeadline(`D1 ${operation}`, D1_DEADLINE_MS, call);
+    return await withDeadline(`D1 ${operation}`, TIMINGS.d1DeadlineMs, call);
   } catch (err) {
     throw new UnavailableError("operator database unavailable", err);
   }

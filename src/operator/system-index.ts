@@ -4,7 +4,7 @@
 // on every read of a single system, and swept from a KV listing by the hourly cron.
 
 import type { SystemRecord } from "../auth/secret";
-import { rfc3339 } from "../backups/store";
+import { rfc3339 } from "../platform/time";
 import { d1, decodeCursor, encodeCursor } from "./d1";
 
 /** A system as the index holds it (never the secret hash). */
@@ -116,6 +116,16 @@ export async function listIndexedOrganizations(
   }
   const organizations = rows.slice(0, page.limit);
   return { organizations, cursor: rows.length > page.limit ? encodeCursor(organizations[organizations.length - 1].organization_id) : null };
+}
+
+/** Every index row with a key in (after, upTo], or (after, ∞) when upTo is null: what the sweep compares with KV. */
+export async function readIndexRange(db: D1Database, after: string, upTo: string | null): Promise<IndexedSystem[]> {
+  const statement =
+    upTo === null
+      ? db.prepare("SELECT * FROM systems WHERE system_key > ?").bind(after)
+      : db.prepare("SELECT * FROM systems WHERE system_key > ? AND system_key <= ?").bind(after, upTo);
+  const { results } = await d1("index range", () => statement.all<Row>());
+  return results.map(fromRow);
 }
 
 function fromRow(row: Row): IndexedSystem {

@@ -3,7 +3,8 @@
 
 import { env } from "cloudflare:workers";
 import { generateOperatorToken, type OperatorRole } from "../../src/auth/operator-token";
-import { send, type Overrides } from "./helpers";
+import { upsertSystemStatement } from "../../src/operator/system-index";
+import { client, json, newOrg, newSystem, send, type Overrides, type TestSystem } from "./helpers";
 
 export const ADMIN = "https://vault.test/api/admin";
 
@@ -44,4 +45,40 @@ export function admin(operator: TestOperator | null, method: string, path: strin
   if (operator) headers.Authorization = operator.authorization;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   return send(new Request(ADMIN + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) }), overrides);
+}
+
+/** An organisation with one system holding one backup: the unit every operator test acts on. */
+export async function newFleetOrg(org = newOrg()): Promise<{ org: string; system: TestSystem; backupId: string }> {
+  const system = await newSystem({ org });
+  const uploaded = await client(system).upload(`backup of ${system.key}`, "nightly.tar.gz.gpg");
+  const { data } = await json(uploaded);
+  // The index row the worker writes on create (these systems are provisioned straight into KV, as by the CLI).
+  await upsertSystemStatement(env.OPERATOR_DB, system.key, system.record).run();
+  return { org, system, backupId: data.id };
+}
+
+/**
+ * Everything an operator request could change for these organisations and systems: KV records,
+ * R2 objects (key and etag), index rows, moves, audit events, and each ledger's usage.
+ */
+export async function storageSnapshot(orgs: string[], systemKeys: string[]): Promise<string> {
+  const kv = await Promise.all(systemKeys.map((k) => env.SYSTEMS.get(k)));
+  const r2: string[] = [];
+  for (const org of orgs) {
+    for (const prefix of [`${org}/`, `.staging/${org}/`]) {
+      const page = await env.BACKUPS.list({ prefix, limit: 1000 });
+      r2.push(...page.objects.map((o) => `${o.key}@${o.etag}`));
+    }
+  }
+  const orgList = JSON.stringify(orgs);
+  const keyList = JSON.stringify(systemKeys);
+  const rows = await env.OPERATOR_DB.prepare(
+    "SELECT system_key, organization_id, suspended_at, deleted_at, append_only FROM systems WHERE organization_id IN (SELECT value FROM json_each(?)) OR system_key IN (SELECT value FROM json_each(?)) ORDER BY system_key",
+  )
+    .bind(orgList, keyList)
+    .all();
+  const moves = await env.OPERATOR_DB.prepare("SELECT * FROM moves WHERE system_key IN (SELECT value FROM json_each(?))").bind(keyList).all();
+  const audit = await env.OPERATOR_DB.prepare("SELECT COUNT(*) AS n FROM audit_events WHERE organization_id IN (SELECT value FROM json_each(?))").bind(orgList).first();
+  const ledgers = await Promise.all(orgs.map((org) => env.ORG_LEDGER.get(env.ORG_LEDGER.idFromName(org)).systemsUsage(org, null)));
+  return JSON.stringify({ kv, r2, rows: rows.results, moves: moves.results, audit, ledgers });
 }

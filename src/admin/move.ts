@@ -11,7 +11,7 @@ import { systemPrefix, type SystemScope } from "../backups/keys";
 import { copyBackupObject, deleteObjects, listObjects } from "../backups/store";
 import type { Limits } from "../config";
 import { ApiError, UnavailableError } from "../errors";
-import { adoptBackups, forgetSystem, organizationUsage } from "../ledger/client";
+import { adoptBackups, forgetSystem, organizationUsage, systemBackupRows } from "../ledger/client";
 import { auditStatement } from "../operator/audit";
 import { d1 } from "../operator/d1";
 import { finishMoveStatement, readMoveInProgress, startMove } from "../operator/move-journal";
@@ -28,9 +28,10 @@ export interface MoveStores extends PurgeStores {
 export async function moveSystem(stores: MoveStores, actor: Actor, systemKey: string, record: SystemRecord, toOrg: string) {
   const journal = await readMoveInProgress(stores.db, systemKey);
   if (journal && journal.to_org !== toOrg) throw new ApiError(409, `a move of this system to ${journal.to_org} is in progress: repeat that move to finish it`);
-  if (!journal && record.organization_id === toOrg) throw new ApiError(409, "the system is already in that organization");
   const from: SystemScope = { organizationId: journal?.from_org ?? record.organization_id, systemKey };
   const to: SystemScope = { organizationId: toOrg, systemKey };
+  // Already there with nothing in progress: a repeat of a move that finished (its answer may have been lost).
+  if (!journal && record.organization_id === toOrg) return { record, backups: (await systemBackupRows(stores.ledger, to)).length };
   if (!journal) {
     await checkDestinationQuota(stores, from, toOrg);
     await startMove(stores.db, systemKey, { from_org: from.organizationId, to_org: toOrg });

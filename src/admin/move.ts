@@ -51,12 +51,13 @@ export async function moveSystem(stores: MoveStores, actor: Actor, systemKey: st
   for (let i = 0; i < copied.length; i += 1000) await deleteObjects(stores.bucket, copied.slice(i, i + 1000).map((o) => o.key));
   if ((await listObjects(stores.bucket, fromPrefix)).length > 0) throw new UnavailableError("backup storage unavailable: the move is not finished, repeat it");
   await forgetSystem(stores.ledger, from);
-  const event = { actor: actor.name, action: "system.move" as const, target: `${systemKey}: ${from.organizationId} -> ${toOrg}`, outcome: "ok", clientIp: actor.clientIp };
+  // Each organisation's trail names the system, never the other organisation (it may be outside a reader's scope).
+  const event = { actor: actor.name, action: "system.move" as const, target: systemKey, clientIp: actor.clientIp };
   await d1("finish move", () =>
     stores.db.batch([
       upsertSystemStatement(stores.db, systemKey, current),
-      auditStatement(stores.db, { ...event, organizationId: from.organizationId }),
-      auditStatement(stores.db, { ...event, organizationId: toOrg }),
+      auditStatement(stores.db, { ...event, organizationId: from.organizationId, outcome: "ok: moved out to another organization" }),
+      auditStatement(stores.db, { ...event, organizationId: toOrg, outcome: "ok: moved in from another organization" }),
       finishMoveStatement(stores.db, systemKey),
     ]),
   );

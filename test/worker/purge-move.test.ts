@@ -133,7 +133,7 @@ describe("move", () => {
     // The appliance finds its backups, under the same ids, through its own API.
     const listed = await json(await client({ ...f.system, org: to }).list());
     expect(listed.data.backups.map((b: { id: string }) => b.id).sort()).toEqual([...f.backups.keys()].sort());
-    const audit = await env.OPERATOR_DB.prepare("SELECT organization_id FROM audit_events WHERE action = 'system.move' AND target LIKE ?").bind(`${f.system.key}%`).all();
+    const audit = await env.OPERATOR_DB.prepare("SELECT organization_id FROM audit_events WHERE action = 'system.move' AND target = ?").bind(f.system.key).all();
     expect(audit.results.map((r) => r.organization_id).sort()).toEqual([f.org, to].sort());
   });
 

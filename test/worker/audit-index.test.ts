@@ -8,6 +8,7 @@ import { recordAudit } from "../../src/operator/audit";
 import { hourlyMaintenance } from "../../src/operator/maintenance";
 import { readIndexedSystem } from "../../src/operator/system-index";
 import { client, json, newOrg, newSystem, send } from "./helpers";
+import { checkConformance } from "./openapi-conformance";
 import { admin, newFleetOrg, newOperator } from "./operator-helpers";
 
 const DAY = 86_400_000;
@@ -171,5 +172,23 @@ describe("the OpenAPI document", () => {
     const post = await send(new Request("https://vault.test/api/openapi.json", { method: "POST" }));
     expect(post.status).toBe(405);
     await post.arrayBuffer();
+  });
+
+  it("is what every test response is held to: the check fails on any drift", async () => {
+    const reply = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+      new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json", ...headers } });
+    const system = { system_key: "k", system_id: "i", organization_id: "o", status: "active", append_only: false, registered_at: null, backups: 0, bytes_used: 0, last_backup_at: null };
+    const url = "https://vault.test/api/admin/systems/k";
+    await expect(checkConformance("GET", url, reply(200, { code: 200, message: "ok", data: system }))).resolves.toBeUndefined();
+    const drifts: [string, Response][] = [
+      ["a field missing", reply(200, { code: 200, message: "ok", data: { ...system, backups: undefined } })],
+      ["an extra field", reply(200, { code: 200, message: "ok", data: { ...system, secret_sha256: "x" } })],
+      ["a wrong status value", reply(200, { code: 200, message: "ok", data: { ...system, status: "gone" } })],
+      ["code differs from the status", reply(200, { code: 201, message: "ok", data: system })],
+      ["an undocumented status", reply(418, { code: 418, message: "teapot", data: null })],
+      ["401 without its challenge", reply(401, { code: 401, message: "invalid token", data: null })],
+      ["not the envelope", reply(404, { error: "nope" })],
+    ];
+    for (const [what, response] of drifts) await expect(checkConformance("GET", url, response), what).rejects.toThrow(/GET \/api\/admin/);
   });
 });

@@ -15,7 +15,7 @@ export interface DownloadClaims {
 
 export type LinkVerdict = { ok: true; claims: DownloadClaims } | { ok: false; reason: "invalid" | "expired" };
 
-/** Default and longest lifetime of a link, in seconds (OPERATOR.md). */
+/** Default and longest lifetime of a link, in seconds (docs/api/operator.md). */
 export const LINK_TTL_DEFAULT_SECONDS = 300;
 export const LINK_TTL_MAX_SECONDS = 900;
 

@@ -6,6 +6,7 @@ import { relative } from "node:path";
 import { demoFileFor, ensureDemoSystem } from "./lib/demo.mjs";
 import { apiBase, DEV_DEFAULTS, devArguments, flagValue, hasFlag, operatorWalkthrough, walkthrough } from "./lib/dev.mjs";
 import { ensureLocalAdminToken, ensureLocalLinkSecret, localTokenFileFor } from "./lib/local-operator.mjs";
+import { operatorDb } from "./lib/d1.mjs";
 import { describeTarget, kvTarget, systemsKv } from "./lib/kv.mjs";
 import { WRANGLER_BIN, wranglerEnv } from "./lib/wrangler.mjs";
 
@@ -30,9 +31,9 @@ async function main(userArgs) {
     const persistTo = flagValue(userArgs, "persist-to") ?? DEV_DEFAULTS["persist-to"];
     const kv = systemsKv(kvTarget({ persistTo, env: flagValue(userArgs, "env", "e") }));
     const file = demoFileFor(persistTo);
-    const { credentials, reused } = await ensureDemoSystem(kv, file);
     const wroteSecret = await ensureLocalLinkSecret();
     const operator = await ensureLocalAdminToken({ persistTo, env: flagValue(userArgs, "env", "e") });
+    const { credentials, reused } = await ensureDemoSystem(kv, file, operatorDb(kv.target));
     const tokenFile = localTokenFileFor(persistTo);
     process.stdout.write(
       [

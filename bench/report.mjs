@@ -12,7 +12,7 @@ function target(name, value, unit, op, bound, baseline) {
  * The targets and the figures of a run, from each scenario's raw measurements (scenarios.mjs),
  * the bundle size, the binding calls and the run's setup.
  */
-export function benchResult({ plan, bundle, calls, memory, latency, list, upload, smallUploads, download, ledger, setup }) {
+export function benchResult({ plan, bundle, calls, memory, latency, list, upload, smallUploads, download, ledger, admin, setup }) {
   const med = (rounds, pick, digits) => round(median(rounds.map(pick)), digits);
   const listRatio = med(list, (r) => r.ratio, 3);
   const rssGrowth = median(memory.api.map((r) => r.growth));
@@ -22,6 +22,8 @@ export function benchResult({ plan, bundle, calls, memory, latency, list, upload
     target("upload_vs_raw_put", med(upload, (r) => r.ratio, 3), "ratio of MiB/s", ">=", 0.45, "bare route: request body straight into R2.put"),
     target("upload_rss_growth_mib", rssGrowth, "MiB", "<=", 32, `workerd RSS just before each 100 MiB upload (median of ${memory.api.length}, after a warm-up)`),
     target("download_vs_raw_get", med(download, (r) => r.ratio, 3), "ratio of MiB/s", ">=", 0.9, "bare route: R2.get body streamed"),
+    target("admin_org_systems_ops", admin.operations, "storage calls", "=", 3, "minimum: the token's D1 row, one D1 page of the index, one ledger call"),
+    target("admin_org_systems_vs_baseline", admin.ratio, "ratio of req/s", ">=", 0.8, `bare route: the same 3 calls for ${admin.systems} systems`),
     target("bundle_gzip_kib", round(bundle.gzipBytes / 1024, 1), "KiB", "<=", 32, "none (wrangler deploy --dry-run --minify, gzip -9)"),
     target("small_upload_class_a_ops", calls["upload 64 KiB (no client digest)"].r2_class_a, "R2 Class A", "=", 1, "64 KiB without a digest: one verified put"),
     target("small_upload_vs_digest_upload", smallUploads.vs_client_digest, "ratio of uploads/s", ">=", 0.9, "64 KiB with X-Checksum-SHA256, rounds interleaved"),
@@ -30,6 +32,7 @@ export function benchResult({ plan, bundle, calls, memory, latency, list, upload
   ];
   const latencyOf = (ms) => ({ p50: round(percentile(ms, 50), 1), p99: round(percentile(ms, 99), 1), n: ms.length });
   const figures = {
+    admin_org_systems: admin,
     list: {
       api_rps: med(list, (r) => r.api, 0),
       baseline_rps: med(list, (r) => r.baseline, 0),

@@ -10,6 +10,9 @@ import os from "node:os";
 import { round } from "../scripts/harness/statistics.mjs";
 import { tempDir } from "../scripts/harness/temp-dir.mjs";
 import { wranglerVersion } from "../scripts/harness/wrangler.mjs";
+import { operatorDb } from "../scripts/lib/d1.mjs";
+import { kvTarget } from "../scripts/lib/kv.mjs";
+import { measureAdminListing } from "./admin.mjs";
 import { bodyOf, httpClient, MiB } from "./load.mjs";
 import { benchResult, formatReport } from "./report.mjs";
 import { bundleSize, startBenchWorker } from "./runtime.mjs";
@@ -54,6 +57,7 @@ async function main() {
 
   state = await tempDir("backup-vault-bench-");
   log(`starting bench/worker.ts on workerd (state in ${state.path}; vars ${varsText})`);
+  await operatorDb(kvTarget({ persistTo: state.path })).migrate(); // the D1 schema, as `npm start` applies it
   worker = await startBenchWorker({ persistTo: state.path, vars: VARS });
   log(`worker runtime at ${worker.url} (workerd pid ${worker.pid}); wrangler's dev proxy, not measured, at ${worker.proxyUrl}`);
   const http = httpClient(worker.url, { sockets: 8 });
@@ -92,6 +96,8 @@ async function main() {
   log(`download throughput: ${PLAN.download.rounds} rounds of ${PLAN.download.perRound} × 64 MiB each way`);
   const download = await downloadRounds(run, dlSys, dl.id, PLAN.download);
 
+  const admin = await measureAdminListing(http, { log, within });
+
   http.close();
   await stopWorker();
 
@@ -107,7 +113,7 @@ async function main() {
     node: process.version,
     seconds,
   };
-  const result = benchResult({ plan: PLAN, bundle, calls, memory, latency, list, upload, smallUploads, download, ledger, setup });
+  const result = benchResult({ plan: PLAN, bundle, calls, memory, latency, list, upload, smallUploads, download, ledger, admin, setup });
   process.stdout.write(formatReport(result) + "\n");
   if (JSON_OUTPUT) process.stdout.write(JSON.stringify(result) + "\n");
   return result.targets.every((t) => t.met) ? 0 : 1;

@@ -3,7 +3,9 @@
 import { constants } from "node:os";
 import { relative } from "node:path";
 import { demoFileFor, ensureDemoSystem } from "./lib/demo.mjs";
-import { apiBase, DEV_DEFAULTS, devArguments, flagValue, hasFlag, walkthrough } from "./lib/dev.mjs";
+import { apiBase, DEV_DEFAULTS, devArguments, flagValue, hasFlag, operatorWalkthrough, walkthrough } from "./lib/dev.mjs";
+import { ensureLocalAdminToken, ensureLocalLinkSecret, localTokenFileFor } from "./lib/local-operator.mjs";
+import { operatorDb } from "./lib/d1.mjs";
 import { describeTarget, kvTarget, systemsKv } from "./lib/kv.mjs";
 import { spawnWrangler } from "./harness/wrangler.mjs";
 
@@ -28,7 +30,10 @@ async function main(userArgs) {
     const persistTo = flagValue(userArgs, "persist-to") ?? DEV_DEFAULTS["persist-to"];
     const kv = systemsKv(kvTarget({ persistTo, env: flagValue(userArgs, "env", "e") }));
     const file = demoFileFor(persistTo);
-    const { credentials, reused } = await ensureDemoSystem(kv, file);
+    const wroteSecret = await ensureLocalLinkSecret();
+    const operator = await ensureLocalAdminToken({ persistTo, env: flagValue(userArgs, "env", "e") });
+    const { credentials, reused } = await ensureDemoSystem(kv, file, operatorDb(kv.target));
+    const tokenFile = localTokenFileFor(persistTo);
     process.stdout.write(
       [
         ``,
@@ -41,6 +46,11 @@ async function main(userArgs) {
         ``,
         walkthrough(credentials, apiBase(userArgs), flagValue(userArgs, "local-protocol") === "https"),
         ``,
+        `Operator API: an all-organisation admin token, ${operator.reused ? "reused from" : "new, saved in"} ${displayPath(tokenFile)}:`,
+        ``,
+        operatorWalkthrough(operator.token, apiBase(userArgs), credentials),
+        ``,
+        wroteSecret ? `Download links are signed with a new local secret in .dev.vars (DOWNLOAD_LINK_SECRET).\n` : ``,
         `More systems: npm run system -- create --org ORG   (npm run system -- --help)`,
         ``,
         ``,

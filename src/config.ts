@@ -16,6 +16,8 @@ export const TIMINGS = {
   credentialCacheTtlSeconds: 30,
   /** How long an R2 metadata call (list, head, get until its headers, delete) may take. */
   r2DeadlineMs: 15 * SECOND,
+  /** How long one call to the operator database (D1, a statement or a batch) may take before a 503. */
+  d1DeadlineMs: 10 * SECOND,
   /** How long the worker waits for the organisation ledger before answering 503. */
   ledgerDeadlineMs: 10 * SECOND,
   /**
@@ -74,6 +76,8 @@ export interface Limits {
   protectDaily: number;
   protectWeekly: number;
   protectMonthly: number;
+  /** Days an audit event is kept. */
+  auditRetentionDays: number;
   /** Bodies up to this many bytes are read into memory and written once; larger ones stream. 0 streams all. */
   bufferedUploadMax: number;
 }
@@ -89,6 +93,7 @@ const VARIABLES: Record<keyof Limits, [name: keyof Env & string, spec: Spec]> = 
   protectDaily: ["BACKUP_PROTECT_DAILY", { min: 0, max: 366 }],
   protectWeekly: ["BACKUP_PROTECT_WEEKLY", { min: 0, max: 260 }],
   protectMonthly: ["BACKUP_PROTECT_MONTHLY", { min: 0, max: 120 }],
+  auditRetentionDays: ["AUDIT_RETENTION_DAYS", { min: 1, max: 36_500 }],
   // Held whole in the isolate's 128 MB, beside every other request it serves (README, "How an upload is stored").
   bufferedUploadMax: ["BACKUP_BUFFERED_UPLOAD_MAX", { min: 0, max: 16 * 1024 ** 2 }],
 };
@@ -122,4 +127,11 @@ export function parseLimits(vars: Record<string, unknown>): Limits {
     limits[field] = value;
   }
   return limits;
+}
+
+/** The secret that signs download links (a `wrangler secret`); ConfigError (500) when missing or short. */
+export function downloadLinkSecret(env: Env): string {
+  const secret: unknown = env.DOWNLOAD_LINK_SECRET;
+  if (typeof secret !== "string" || secret.length < 16) throw new ConfigError("DOWNLOAD_LINK_SECRET is not set or shorter than 16 characters");
+  return secret;
 }

@@ -8,12 +8,14 @@ import { backupKey } from "../backups/keys";
 import { selectVictims, type RetentionPolicy } from "../backups/retention";
 import { deleteObjects } from "../backups/store";
 import { TIMINGS, uploadLifetimeMs } from "../config";
+import { recordAuditQuietly } from "../operator/audit";
 import { log } from "../platform/log";
 import { hasRow, liveBackups, newestBackup, tombstone, type NewestBackup } from "./backup-rows";
 import { LedgerMeta } from "./meta";
 import { newPass, nextReconcileAt, outsideBackupHours, syncStep, type SyncPass } from "./r2-sync";
 import { rateRetryAfter, recordUpload } from "./rate-windows";
 import { migrateLedger } from "./schema";
+import { adoptRows, forgetSystemRows, systemRows, systemsUsage, type MovedBackup, type OrganizationUsage } from "./system-rows";
 import { usageTotal } from "./totals";
 
 const TOMBSTONE_LIFETIME_MS = 2 * 86_400_000;
@@ -35,6 +37,8 @@ export type ReserveResult =
   | { ok: true; token: string; newest: NewestBackup | null }
   | { ok: false; reason: "rate"; retryAfterSeconds: number }
   | { ok: false; reason: "quota" | "unknown" };
+
+export type { MovedBackup, OrganizationUsage, SystemUsage } from "./system-rows";
 
 export interface CommitRequest {
   organizationId: string;
@@ -173,6 +177,33 @@ export class OrgLedger extends DurableObject<Env> {
   }
 
   /**
+   * Committed backups and bytes of the organisation, and per system (all of them, or the keys
+   * given) with its newest backup: what the operator listings show, in one call.
+   */
+  async systemsUsage(organizationId: string, systemKeys: string[] | null): Promise<OrganizationUsage> {
+    await this.ensureBuilt(organizationId);
+    return systemsUsage(this.sql, systemKeys);
+  }
+
+  /** The rows of one system (a move copies them to the new organisation's ledger). */
+  async systemBackups(organizationId: string, systemKey: string): Promise<MovedBackup[]> {
+    await this.ensureBuilt(organizationId);
+    return systemRows(this.sql, systemKey);
+  }
+
+  /** Records backups that arrived by a move (idempotent). */
+  async adoptBackups(organizationId: string, systemKey: string, backups: MovedBackup[]): Promise<void> {
+    await this.ensureBuilt(organizationId);
+    adoptRows(this.sql, systemKey, backups, Date.now());
+  }
+
+  /** Forgets every backup of a system (purged, or moved away); its bytes stop counting at once. */
+  async forgetSystem(organizationId: string, systemKey: string): Promise<void> {
+    await this.ensureBuilt(organizationId);
+    forgetSystemRows(this.sql, systemKey, Date.now());
+  }
+
+  /**
    * Runs a whole reconciliation now, page by page (the alarm runs one page per invocation):
    * drops rows whose object is gone, adds objects the ledger never recorded, corrects sizes.
    * Returns what it changed.
@@ -222,7 +253,10 @@ export class OrgLedger extends DurableObject<Env> {
       return;
     }
     for (const id of ids) this.sql.exec("DELETE FROM backups WHERE system_key = ? AND id = ?", systemKey, id);
-    tombstone(this.sql, systemKey, ids, Date.now());
+    const at = Date.now();
+    tombstone(this.sql, systemKey, ids, at);
+    const events = ids.map((id) => ({ organizationId, actor: "retention", action: "backup.prune" as const, target: `${systemKey}/${id}`, outcome: "ok", clientIp: null, at }));
+    this.ctx.waitUntil(recordAuditQuietly(this.env.OPERATOR_DB, events));
   }
 
   /** The next alarm: at once while a pass runs, in a minute while prunes wait for a retry, else the next reconciliation. */

@@ -30,7 +30,7 @@ describe("ledger reconciliation with R2", () => {
 
     // A delete whose ledger update was lost, and an object whose rollback failed.
     await env.BACKUPS.delete(`${system.org}/${system.key}/${a.id}`);
-    await env.BACKUPS.put(`${system.org}/${system.key}/${uuidv7()}.gpg`, patternBytes(300), { customMetadata: { sha256: "x" } });
+    await env.BACKUPS.put(`${system.org}/${system.key}/${uuidv7()}.gpg`, patternBytes(300), { customMetadata: { sha256: "0".repeat(64) } });
     expect(await stub.usageBytes(system.org)).toBe(1500);
 
     // A row committed within the last minute may not be in a page listed meanwhile: it is spared.
@@ -79,7 +79,7 @@ describe("ledger reconciliation with R2", () => {
     expect(new Date(alarm).getUTCHours()).toBeGreaterThanOrEqual(6);
 
     // An unrecorded object, and the alarm's time come: the reconciliation runs from the alarm.
-    await env.BACKUPS.put(`${system.org}/${system.key}/${uuidv7()}.gpg`, patternBytes(10), { customMetadata: { sha256: "x" } });
+    await env.BACKUPS.put(`${system.org}/${system.key}/${uuidv7()}.gpg`, patternBytes(10), { customMetadata: { sha256: "0".repeat(64) } });
     vi.setSystemTime(alarm);
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(await stub.usageBytes(system.org)).toBe(11);

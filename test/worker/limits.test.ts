@@ -218,6 +218,7 @@ describe("configuration", () => {
     BACKUP_PROTECT_DAILY: "1",
     BACKUP_PROTECT_WEEKLY: "4",
     BACKUP_PROTECT_MONTHLY: "3",
+    AUDIT_RETENTION_DAYS: "400",
     BACKUP_BUFFERED_UPLOAD_MAX: "1048576",
   };
 
@@ -232,6 +233,7 @@ describe("configuration", () => {
       protectDaily: 1,
       protectWeekly: 4,
       protectMonthly: 3,
+      auditRetentionDays: 400,
       bufferedUploadMax: 1024 ** 2,
     });
     expect(parseLimits(defaults).maxPerSystem).toBe(10);
@@ -246,6 +248,7 @@ describe("configuration", () => {
       ["BACKUP_RATE_LIMIT_PER_HOUR", ""],
       ["BACKUP_PROTECT_DAILY", "367"],
       ["BACKUP_PROTECT_MONTHLY", "121"],
+      ["AUDIT_RETENTION_DAYS", "0"],
     ]) {
       expect(() => parseLimits({ ...defaults, [name]: value })).toThrow(name);
     }

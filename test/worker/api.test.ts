@@ -4,6 +4,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { BASE, client, json, NO_RATE_LIMITS, sameBytes, newSystem, objectKeys, patternBytes, send, sha256Hex } from "./helpers";
 import { uuidv7 } from "../../src/backups/ids";
+import { FaultInjector } from "./fault-bindings";
 
 const UUIDV7_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\./;
 
@@ -109,10 +110,8 @@ describe("GET /api/systems/backups (the published endpoint)", () => {
 
   it("answers 503 'backup storage unavailable' when R2 fails, never a 500", async () => {
     const system = await newSystem();
-    const broken = new Proxy(env.BACKUPS, {
-      get: (target, prop) => (prop === "list" ? () => Promise.reject(new Error("R2 internal detail")) : Reflect.get(target, prop).bind(target)),
-    });
-    const response = await client(system, { BACKUPS: broken }).list();
+    const broken = new FaultInjector({ binding: "BACKUPS", method: "list", nth: "every", mode: "throw", message: "R2 internal detail" });
+    const response = await client(system, broken.overrides()).list();
     expect(response.status).toBe(503);
     const text = await response.text();
     expect(JSON.parse(text)).toEqual({ code: 503, message: "backup storage unavailable", data: null });
@@ -242,15 +241,15 @@ describe("POST /api/systems/backups", () => {
     const empty = await client(system).upload(new Uint8Array(0), "x.gpg");
     expect(empty.status).toBe(400);
     expect(await json(empty)).toEqual({ code: 400, message: "empty body", data: null });
-    let r2Calls = 0;
-    const counting = new Proxy(env.BACKUPS, { get: (t, p) => (r2Calls++, Reflect.get(t, p).bind(t)) });
-    const big = await client(system, { BACKUPS: counting, BACKUP_MAX_UPLOAD_SIZE: "1000" }).upload(patternBytes(1001), "x.gpg");
+    const counting = new FaultInjector();
+    const r2Calls = () => counting.callsTo("BACKUPS").length;
+    const big = await client(system, { BACKUPS: counting.overrides().BACKUPS, BACKUP_MAX_UPLOAD_SIZE: "1000" }).upload(patternBytes(1001), "x.gpg");
     expect(big.status).toBe(413);
     expect(await json(big)).toEqual({ code: 413, message: "backup exceeds the maximum upload size", data: null });
     const atLimit = await client(system, { BACKUP_MAX_UPLOAD_SIZE: "1000" }).upload(patternBytes(1000), "x.gpg");
     expect(atLimit.status).toBe(201);
     await atLimit.body?.cancel();
-    expect(r2Calls).toBe(0);
+    expect(r2Calls()).toBe(0);
   });
 });
 
@@ -330,9 +329,10 @@ describe("GET and HEAD /api/systems/backups/{id}", () => {
 
   it("answers 400 for an id outside the allowlist before any storage call, 404 for an absent one", async () => {
     const system = await newSystem();
-    let storageCalls = 0;
-    const count = <T extends object>(b: T) => new Proxy(b, { get: (t, p) => (storageCalls++, (Reflect.get(t, p) as Function).bind(t)) });
-    const api = client(system, { BACKUPS: count(env.BACKUPS), SYSTEMS: count(env.SYSTEMS) });
+    const counting = new FaultInjector();
+    const storageCalls = () => counting.callsTo("BACKUPS").length + counting.callsTo("SYSTEMS").length;
+    const { BACKUPS, SYSTEMS } = counting.overrides();
+    const api = client(system, { BACKUPS, SYSTEMS });
     const v7 = uuidv7();
     for (const bad of [`${v7}.zip`, `${v7.toUpperCase()}.gpg`, `${crypto.randomUUID()}.gpg`, "..%2F..%2Fetc", `${v7}.gpg.gpg`, `x${v7}.gpg`]) {
       for (const response of [await api.download(bad), await api.remove(bad)]) {
@@ -340,7 +340,7 @@ describe("GET and HEAD /api/systems/backups/{id}", () => {
         expect(await json(response)).toEqual({ code: 400, message: "invalid backup id", data: null });
       }
     }
-    expect(storageCalls).toBe(0);
+    expect(storageCalls()).toBe(0);
     const absent = await api.download(`${v7}.gpg`);
     expect(absent.status).toBe(404);
     expect(await json(absent)).toEqual({ code: 404, message: "backup not found", data: null });
@@ -402,8 +402,8 @@ describe("routing and the one error path", () => {
 
   it("never shows internals: a throwing binding is a 503, a bad configuration a 500 without the detail", async () => {
     const system = await newSystem();
-    const exploding = new Proxy(env.BACKUPS, { get: () => { throw new TypeError("secret internal path /srv/x"); } });
-    const response = await client(system, { BACKUPS: exploding }).list();
+    const exploding = new FaultInjector({ binding: "BACKUPS", method: "*", nth: "every", mode: "throw", message: "secret internal path /srv/x" });
+    const response = await client(system, { BACKUPS: exploding.overrides().BACKUPS }).list();
     const text = await response.text();
     expect(response.status).toBe(503); // R2 access itself failing is an outage, not a bug
     expect(text).not.toContain("/srv/x");

@@ -106,10 +106,8 @@ describe("the credential record's checks", () => {
 describe("KV outages", () => {
   it("answers 503 in the envelope, never 401, when KV fails", async () => {
     const system = await newSystem();
-    const failing = new Proxy(env.SYSTEMS, {
-      get: (target, prop) => (prop === "get" ? () => Promise.reject(new Error("KV GET failed: 500 internal")) : Reflect.get(target, prop)),
-    });
-    const response = await listWith(system.authorization, randomIp(), { SYSTEMS: failing });
+    const failing = new FaultInjector({ binding: "SYSTEMS", method: "get", nth: "every", mode: "throw", message: "KV GET failed: 500 internal" });
+    const response = await listWith(system.authorization, randomIp(), { SYSTEMS: failing.overrides().SYSTEMS });
     expect(response.status).toBe(503);
     expect(response.headers.get("WWW-Authenticate")).toBeNull();
     const text = await response.text();

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { uuidv7 } from "../../src/backups/ids";
 import { OrgLedger } from "../../src/ledger/org-ledger";
 import { migrateLedger } from "../../src/ledger/schema";
+import { FaultInjector, injectIntoLedger } from "./fault-bindings";
 import { client, json, newSystem, patternBytes } from "./helpers";
 
 const HOUR = 3_600_000;
@@ -48,23 +49,12 @@ describe("ledger reconciliation with R2", () => {
     const a = (await json(await api.upload(patternBytes(100), "a.gpg"))).data;
     const stub = ledger(system.org);
     // The page is listed (the object is in it), then the system deletes the backup, then the page is applied.
-    await runInDurableObject(stub, (instance) => {
-      const holder = instance as unknown as { env: Env };
-      const bucket = holder.env.BACKUPS;
-      holder.env = {
-        ...holder.env,
-        BACKUPS: new Proxy(bucket, {
-          get: (target, prop) =>
-            prop === "list"
-              ? async (options: R2ListOptions) => {
-                  const page = await target.list(options);
-                  expect((await api.remove(a.id)).status).toBe(200);
-                  return page;
-                }
-              : (Reflect.get(target, prop) as Function).bind(target),
-        }),
-      };
+    const deleteAfterListing = new FaultInjector(null, {
+      afterCall: async (call) => {
+        if (call.method === "list") expect((await api.remove(a.id)).status).toBe(200);
+      },
     });
+    await injectIntoLedger(deleteAfterListing, system.org);
     expect(await stub.reconcile(system.org)).toEqual({ dropped: 0, added: 0 });
     expect(await stub.usageBytes(system.org)).toBe(0);
   });

@@ -5,6 +5,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { uuidv7 } from "../../src/backups/ids";
 import { parseLimits } from "../../src/config";
+import { FaultInjector } from "./fault-bindings";
 import { client, json, newOrg, newSystem, NO_RATE_LIMITS, objectKeys, patternBytes, type Overrides } from "./helpers";
 
 function ledger(org: string) {
@@ -103,11 +104,8 @@ describe("organisation quota", () => {
 
   it("refuses with 503 (fail closed) when the ledger cannot be reached, storing nothing", async () => {
     const system = await newSystem();
-    const brokenLedger = {
-      idFromName: (name: string) => env.ORG_LEDGER.idFromName(name),
-      get: () => new Proxy({}, { get: () => () => Promise.reject(new Error("Durable Object reset")) }),
-    };
-    const response = await client(system, { ORG_LEDGER: brokenLedger }).upload("x", "x.gpg");
+    const brokenLedger = new FaultInjector({ binding: "ORG_LEDGER", method: "*", nth: "every", mode: "throw", message: "Durable Object reset" });
+    const response = await client(system, { ORG_LEDGER: brokenLedger.overrides().ORG_LEDGER }).upload("x", "x.gpg");
     expect(response.status).toBe(503);
     expect(await json(response)).toEqual({ code: 503, message: "backup storage unavailable", data: null });
     expect(await objectKeys(`${system.org}/`)).toEqual([]);
@@ -115,16 +113,8 @@ describe("organisation quota", () => {
 
   it("takes the object back and frees the reservation when the ledger cannot record the upload", async () => {
     const system = await newSystem();
-    const failingCommit = {
-      idFromName: (name: string) => env.ORG_LEDGER.idFromName(name),
-      get: (id: DurableObjectId) => {
-        const stub = env.ORG_LEDGER.get(id);
-        return new Proxy(stub, {
-          get: (target, prop) => (prop === "commit" ? () => Promise.reject(new Error("ledger overloaded")) : Reflect.get(target, prop)),
-        });
-      },
-    };
-    const response = await client(system, { ORG_LEDGER: failingCommit }).upload(patternBytes(5000), "x.gpg");
+    const failingCommit = new FaultInjector({ binding: "ORG_LEDGER", method: "commit", nth: "every", mode: "throw", message: "ledger overloaded" });
+    const response = await client(system, { ORG_LEDGER: failingCommit.overrides().ORG_LEDGER }).upload(patternBytes(5000), "x.gpg");
     expect(response.status).toBe(503);
     expect(await json(response)).toEqual({ code: 503, message: "backup storage unavailable", data: null });
     expect(await objectKeys(`${system.org}/`)).toEqual([]);

@@ -2,7 +2,8 @@
 
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { BASE, client, json, NO_RATE_LIMITS, sameBytes, newSystem, objectKeys, patternBytes, send, sha256Hex } from "./helpers";
+import { organizationPrefix } from "../../src/backups/keys";
+import { BASE, client, json, keyOf, newSystem, NO_RATE_LIMITS, objectKeys, organizationStagingPrefix, patternBytes, prefixOf, sameBytes, send, sha256Hex, stagingPrefixOf } from "./helpers";
 import { uuidv7 } from "../../src/backups/ids";
 import { FaultInjector } from "./fault-bindings";
 
@@ -81,7 +82,7 @@ describe("GET /api/systems/backups (the published endpoint)", () => {
 
   it("follows every page: 130 backups, newest first", async () => {
     const system = await newSystem();
-    const prefix = `${system.org}/${system.key}/`;
+    const prefix = prefixOf(system);
     const ids: string[] = [];
     const start = Date.now() - 200_000;
     for (let i = 0; i < 130; i++) {
@@ -102,9 +103,8 @@ describe("GET /api/systems/backups (the published endpoint)", () => {
 
   it("never lists a staging object or an object without a digest", async () => {
     const system = await newSystem();
-    const prefix = `${system.org}/${system.key}/`;
-    await env.BACKUPS.put(`.staging/${prefix}${uuidv7()}.bin`, "in flight");
-    await env.BACKUPS.put(`${prefix}${uuidv7()}.bin`, "no digest");
+    await env.BACKUPS.put(stagingPrefixOf(system) + `${uuidv7()}.bin`, "in flight");
+    await env.BACKUPS.put(keyOf(system, `${uuidv7()}.bin`), "no digest");
     expect((await json(await client(system).list())).data.backups).toEqual([]);
   });
 
@@ -144,12 +144,12 @@ describe("POST /api/systems/backups", () => {
     expect(created.size).toBe(bytes.length);
     expect(created.sha256).toBe(await sha256Hex(bytes));
     expect(created.id.endsWith(".tar.bz2")).toBe(true);
-    const stored = await env.BACKUPS.head(`${system.org}/${system.key}/${created.id}`);
+    const stored = await env.BACKUPS.head(keyOf(system, created.id));
     expect(stored?.customMetadata?.sha256).toBe(created.sha256);
     expect(stored?.checksums.sha256 && [...new Uint8Array(stored.checksums.sha256)].map((b) => b.toString(16).padStart(2, "0")).join("")).toBe(created.sha256);
     const downloaded = await client(system).download(created.id);
     expect(sameBytes(new Uint8Array(await downloaded.arrayBuffer()), bytes)).toBe(true);
-    expect(await objectKeys(`.staging/${system.org}/${system.key}/`)).toEqual([]);
+    expect(await objectKeys(stagingPrefixOf(system))).toEqual([]);
   });
 
   it("sanitises X-Filename and derives the id's extension from it", async () => {
@@ -185,7 +185,7 @@ describe("POST /api/systems/backups", () => {
     expect(response.status).toBe(201);
     expect(text).not.toContain("203.0.113.7");
     const id = JSON.parse(text).data.id;
-    const head = await env.BACKUPS.head(`${system.org}/${system.key}/${id}`);
+    const head = await env.BACKUPS.head(keyOf(system, id));
     expect(head?.customMetadata?.uploader_ip).toBe("203.0.113.7");
     const list = await (await client(system).list()).text();
     expect(list).not.toContain("203.0.113.7");
@@ -221,7 +221,7 @@ describe("POST /api/systems/backups", () => {
     const response = await send(new Request(BASE, { method: "POST", body, duplex: "half", headers: { Authorization: system.authorization } } as RequestInit));
     expect(response.status).toBe(411);
     expect(await json(response)).toEqual({ code: 411, message: "Content-Length required", data: null });
-    expect(await objectKeys(`${system.org}/`)).toEqual([]);
+    expect(await objectKeys(organizationPrefix(system.org))).toEqual([]);
   });
 
   it("refuses a body shorter or longer than its Content-Length with 400 and keeps nothing", async () => {
@@ -231,8 +231,8 @@ describe("POST /api/systems/backups", () => {
       expect(response.status).toBe(400);
       expect((await json(response)).message).toMatch(/^request body is (shorter|longer) than its Content-Length$/);
     }
-    expect(await objectKeys(`${system.org}/`)).toEqual([]);
-    expect(await objectKeys(`.staging/${system.org}/`)).toEqual([]);
+    expect(await objectKeys(organizationPrefix(system.org))).toEqual([]);
+    expect(await objectKeys(organizationStagingPrefix(system.org))).toEqual([]);
     expect((await json(await client(system).list())).data.backups).toEqual([]);
   });
 

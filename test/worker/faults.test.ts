@@ -17,7 +17,8 @@ import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterAll, describe, expect, it } from "vitest";
 import { FaultInjector, injectIntoLedger, type BindingName, type CallRecord, type FaultMode, type FaultPlan } from "./fault-bindings";
-import { BASE, client, json, newSystem, patternBytes, send, sha256Hex, type TestSystem } from "./helpers";
+import { STAGING_PREFIX } from "../../src/backups/keys";
+import { BASE, client, json, keyOf, newSystem, patternBytes, prefixOf, send, sha256Hex, stagingPrefixOf, type TestSystem } from "./helpers";
 import { uuidv7At } from "./model";
 
 const MAX_PER_SYSTEM = 2;
@@ -99,7 +100,7 @@ async function prepare(op: Operation): Promise<Context> {
     if (op.ledgerLost) {
       const id = `${uuidv7At(Date.now() - 60_000 + i)}.tar.gz`;
       const sha256 = await sha256Hex(bytes);
-      await env.BACKUPS.put(`${system.org}/${system.key}/${id}`, bytes, {
+      await env.BACKUPS.put(keyOf(system, id), bytes, {
         sha256,
         customMetadata: { filename: "old.tar.gz", sha256, uploaded_at: new Date().toISOString(), uploader_ip: "10.0.0.1", system_id: system.record.system_id },
       });
@@ -135,7 +136,7 @@ interface Stored {
 }
 
 async function stored(system: TestSystem): Promise<Stored> {
-  const prefix = `${system.org}/${system.key}/`;
+  const prefix = prefixOf(system);
   const objects = new Map<string, number>();
   const unverified: string[] = [];
   for (const o of (await env.BACKUPS.list({ prefix, include: ["customMetadata"] })).objects) {
@@ -145,7 +146,7 @@ async function stored(system: TestSystem): Promise<Stored> {
     const digest = body ? await sha256Hex(new Uint8Array(await body.arrayBuffer())) : null;
     if (!o.customMetadata?.sha256 || digest !== o.customMetadata.sha256) unverified.push(id);
   }
-  const staging = (await env.BACKUPS.list({ prefix: `.staging/${prefix}` })).objects.length;
+  const staging = (await env.BACKUPS.list({ prefix: stagingPrefixOf(system) })).objects.length;
   return { objects, unverified, staging };
 }
 
@@ -289,7 +290,7 @@ async function runCase(op: Operation, point: CallRecord, mode: FaultMode): Promi
 
 function describePoint(point: CallRecord): string {
   if (point.binding === "BACKUPS" || point.binding === "LEDGER.BACKUPS") {
-    if (point.target.startsWith(".staging/")) return " (staging)";
+    if (point.target.startsWith(STAGING_PREFIX)) return " (staging)";
     if (point.target.startsWith("prefix=")) return " (listing)";
     return point.method === "delete" && point.binding === "LEDGER.BACKUPS" ? " (prune)" : "";
   }

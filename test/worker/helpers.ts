@@ -6,6 +6,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import worker from "../../src/index";
 import { generateSystemCredentials, type SystemRecord } from "../../src/auth/secret";
 import { bytesToHex } from "../../src/platform/codec";
+import { backupKey, organizationPrefix, STAGING_PREFIX, systemPrefix, type SystemScope } from "../../src/backups/keys";
 
 export const BASE = "https://vault.test/api/systems/backups";
 
@@ -124,6 +125,20 @@ export async function objectKeys(prefix: string): Promise<string[]> {
   } while (cursor);
   return keys;
 }
+
+/** A test system's organisation and key as src's key scope. */
+function scopeOf(system: Pick<TestSystem, "org" | "key">): SystemScope {
+  return { organizationId: system.org, systemKey: system.key };
+}
+
+/** `{org}/{key}/`: a test system's object prefix, built by src's key functions. */
+export const prefixOf = (system: Pick<TestSystem, "org" | "key">): string => systemPrefix(scopeOf(system));
+/** The object key of one backup of a test system, built by src's key functions. */
+export const keyOf = (system: Pick<TestSystem, "org" | "key">, id: string): string => backupKey(scopeOf(system), id);
+/** `.staging/{org}/{key}/`: where a test system's uploads are staged. */
+export const stagingPrefixOf = (system: Pick<TestSystem, "org" | "key">): string => STAGING_PREFIX + prefixOf(system);
+/** `.staging/{org}/`: where every upload of an organisation is staged. */
+export const organizationStagingPrefix = (org: string): string => STAGING_PREFIX + organizationPrefix(org);
 
 /** Byte-exact comparison (vitest's deep equality is far too slow for megabytes). */
 export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

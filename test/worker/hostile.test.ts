@@ -9,7 +9,8 @@ import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { FaultInjector } from "./fault-bindings";
-import { BASE, basic, client, json, newSystem, patternBytes, randomIp, send, sha256Hex, type TestSystem } from "./helpers";
+import { organizationPrefix } from "../../src/backups/keys";
+import { BASE, basic, client, json, keyOf, newSystem, organizationStagingPrefix, patternBytes, prefixOf, randomIp, send, sha256Hex, stagingPrefixOf, type TestSystem } from "./helpers";
 import { expectRange, sanitisedFilename, type RangeSpec } from "./model";
 import { fcParameters, fcSeed, fcTimeout } from "./seeds";
 
@@ -81,10 +82,10 @@ function expectNoStorage(o: Observed, kvReads = 0): void {
 
 /** Every R2 key or prefix touched is the system's own (or its own staging area); the ledger is its organisation's. */
 function expectOwnStorageOnly(o: Observed, system: TestSystem): void {
-  const own = `${system.org}/${system.key}/`;
+  const own = prefixOf(system);
   for (const call of o.calls.callsTo("BACKUPS")) {
     const target = call.target.replace(/^prefix=/, "");
-    expect(target.startsWith(own) || target.startsWith(`.staging/${own}`), `${call.method} ${target}`).toBe(true);
+    expect(target.startsWith(own) || target.startsWith(stagingPrefixOf(system)), `${call.method} ${target}`).toBe(true);
   }
   for (const call of o.calls.callsTo("ORG_LEDGER")) if (call.target.startsWith("system=")) expect(call.target).toBe(`system=${system.key}`);
 }
@@ -307,12 +308,12 @@ describe("hostile inputs never get a 500, an internal, or a storage call they sh
       }),
       fcParameters(150),
     );
-    expect(await env.BACKUPS.head(`${other.org}/${other.key}/${otherId}`)).not.toBeNull();
+    expect(await env.BACKUPS.head(keyOf(other, otherId))).not.toBeNull();
   }, fcTimeout(150, 60_000));
 
   it("X-Filename: stored under a sanitised name, never a path, a quote or a line break in any header", async () => {
     const system = await newSystem();
-    const prefix = `${system.org}/${system.key}/`;
+    const prefix = prefixOf(system);
     await fc.assert(
       fc.asyncProperty(hostileFilename, async (filename) => {
         const o = await observe(
@@ -391,7 +392,7 @@ describe("hostile inputs never get a 500, an internal, or a storage call they sh
       }),
       fcParameters(150),
     );
-    expect(await env.BACKUPS.head(`${other.org}/${other.key}/${otherId}`)).not.toBeNull();
+    expect(await env.BACKUPS.head(keyOf(other, otherId))).not.toBeNull();
   }, fcTimeout(150, 60_000));
 
   it("uploads with a lying, malformed or missing Content-Length, chunked or empty bodies: refused, nothing kept", async () => {
@@ -432,9 +433,9 @@ describe("hostile inputs never get a 500, an internal, or a storage call they sh
             expect(o.status).toBe(400);
           }
           // Nothing but an honest upload is kept: no object, no staging leftover, no quota held.
-          const kept = (await env.BACKUPS.list({ prefix: `${system.org}/` })).objects;
+          const kept = (await env.BACKUPS.list({ prefix: organizationPrefix(system.org) })).objects;
           expect(kept.length).toBe(o.status === 201 ? 1 : 0);
-          expect((await env.BACKUPS.list({ prefix: `.staging/${system.org}/` })).objects).toEqual([]);
+          expect((await env.BACKUPS.list({ prefix: organizationStagingPrefix(system.org) })).objects).toEqual([]);
           const usage = await env.ORG_LEDGER.get(env.ORG_LEDGER.idFromName(system.org)).usageBytes(system.org);
           expect(usage).toBe(o.status === 201 ? size : 0);
         },

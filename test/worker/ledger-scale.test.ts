@@ -8,7 +8,7 @@ import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { OrgLedger, ReserveRequest } from "../../src/ledger/org-ledger";
-import { newOrg } from "./helpers";
+import { keyOf, newOrg } from "./helpers";
 
 const OBJECTS = 200_000;
 const PER_SYSTEM = 500;
@@ -21,7 +21,7 @@ function ledger(org: string) {
 /** The n-th object of the simulated organisation, in R2's key order. */
 function objectKey(org: string, n: number): string {
   const system = `NETH-${String(Math.floor(n / PER_SYSTEM)).padStart(5, "0")}`;
-  return `${org}/${system}/${(n % PER_SYSTEM).toString(16).padStart(8, "0")}-0000-7000-8000-000000000000.gpg`;
+  return keyOf({ org, key: system }, `${(n % PER_SYSTEM).toString(16).padStart(8, "0")}-0000-7000-8000-000000000000.gpg`);
 }
 
 /** An R2 bucket whose listing holds `count` objects of 100 bytes (minus `missing`), `PAGE_DELAY_MS` per page. */

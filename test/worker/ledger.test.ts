@@ -8,7 +8,7 @@ import { uuidv7 } from "../../src/backups/ids";
 import { OrgLedger } from "../../src/ledger/org-ledger";
 import { migrateLedger } from "../../src/ledger/schema";
 import { FaultInjector, injectIntoLedger } from "./fault-bindings";
-import { client, json, newSystem, patternBytes } from "./helpers";
+import { client, json, keyOf, newSystem, patternBytes } from "./helpers";
 
 const HOUR = 3_600_000;
 
@@ -30,8 +30,8 @@ describe("ledger reconciliation with R2", () => {
     expect(await stub.usageBytes(system.org)).toBe(1500);
 
     // A delete whose ledger update was lost, and an object whose rollback failed.
-    await env.BACKUPS.delete(`${system.org}/${system.key}/${a.id}`);
-    await env.BACKUPS.put(`${system.org}/${system.key}/${uuidv7()}.gpg`, patternBytes(300), { customMetadata: { sha256: "x" } });
+    await env.BACKUPS.delete(keyOf(system, a.id));
+    await env.BACKUPS.put(keyOf(system, `${uuidv7()}.gpg`), patternBytes(300), { customMetadata: { sha256: "x" } });
     expect(await stub.usageBytes(system.org)).toBe(1500);
 
     // A row committed within the last minute may not be in a page listed meanwhile: it is spared.
@@ -69,7 +69,7 @@ describe("ledger reconciliation with R2", () => {
     expect(new Date(alarm).getUTCHours()).toBeGreaterThanOrEqual(6);
 
     // An unrecorded object, and the alarm's time come: the reconciliation runs from the alarm.
-    await env.BACKUPS.put(`${system.org}/${system.key}/${uuidv7()}.gpg`, patternBytes(10), { customMetadata: { sha256: "x" } });
+    await env.BACKUPS.put(keyOf(system, `${uuidv7()}.gpg`), patternBytes(10), { customMetadata: { sha256: "x" } });
     vi.setSystemTime(alarm);
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(await stub.usageBytes(system.org)).toBe(11);
@@ -114,7 +114,7 @@ describe("ledger reconciliation with R2", () => {
       expect(sql.exec("SELECT committed_at FROM backups").one().committed_at).toBeNull();
     });
     expect(await stub.usageBytes(system.org)).toBe(750);
-    await env.BACKUPS.put(`${system.org}/${system.key}/${id}`, patternBytes(700), { customMetadata: { sha256: "x" } });
+    await env.BACKUPS.put(keyOf(system, id), patternBytes(700), { customMetadata: { sha256: "x" } });
     expect(await stub.reconcile(system.org)).toEqual({ dropped: 0, added: 0 });
     const committedAt = await runInDurableObject(stub, (_instance, state) => state.storage.sql.exec("SELECT committed_at FROM backups").one().committed_at);
     expect(committedAt).toBeGreaterThan(Date.now() - 60_000); // filled from R2's own time for the object

@@ -6,14 +6,15 @@ import { describe, expect, it } from "vitest";
 import { uuidv7 } from "../../src/backups/ids";
 import { parseLimits } from "../../src/config";
 import { FaultInjector } from "./fault-bindings";
-import { client, json, newOrg, newSystem, NO_RATE_LIMITS, objectKeys, patternBytes, type Overrides } from "./helpers";
+import { organizationPrefix } from "../../src/backups/keys";
+import { client, json, keyOf, newOrg, newSystem, NO_RATE_LIMITS, objectKeys, organizationStagingPrefix, patternBytes, prefixOf, type Overrides } from "./helpers";
 
 function ledger(org: string) {
   return env.ORG_LEDGER.get(env.ORG_LEDGER.idFromName(org));
 }
 
 async function storedIds(system: { org: string; key: string }): Promise<string[]> {
-  const prefix = `${system.org}/${system.key}/`;
+  const prefix = prefixOf(system);
   return (await objectKeys(prefix)).map((k) => k.slice(prefix.length)).sort().reverse();
 }
 
@@ -99,7 +100,7 @@ describe("organisation quota", () => {
     await Promise.all(responses.map((r) => r.body?.cancel()));
     expect(statuses).toEqual([...Array(5).fill(201), ...Array(5).fill(413)]);
     expect(await ledger(org).usageBytes(org)).toBe(50_000);
-    expect((await objectKeys(`${org}/`)).length).toBe(5);
+    expect((await objectKeys(organizationPrefix(org))).length).toBe(5);
   });
 
   it("refuses with 503 (fail closed) when the ledger cannot be reached, storing nothing", async () => {
@@ -108,7 +109,7 @@ describe("organisation quota", () => {
     const response = await client(system, { ORG_LEDGER: brokenLedger.overrides().ORG_LEDGER }).upload("x", "x.gpg");
     expect(response.status).toBe(503);
     expect(await json(response)).toEqual({ code: 503, message: "backup storage unavailable", data: null });
-    expect(await objectKeys(`${system.org}/`)).toEqual([]);
+    expect(await objectKeys(organizationPrefix(system.org))).toEqual([]);
   });
 
   it("takes the object back and frees the reservation when the ledger cannot record the upload", async () => {
@@ -117,17 +118,17 @@ describe("organisation quota", () => {
     const response = await client(system, { ORG_LEDGER: failingCommit.overrides().ORG_LEDGER }).upload(patternBytes(5000), "x.gpg");
     expect(response.status).toBe(503);
     expect(await json(response)).toEqual({ code: 503, message: "backup storage unavailable", data: null });
-    expect(await objectKeys(`${system.org}/`)).toEqual([]);
-    expect(await objectKeys(`.staging/${system.org}/`)).toEqual([]);
+    expect(await objectKeys(organizationPrefix(system.org))).toEqual([]);
+    expect(await objectKeys(organizationStagingPrefix(system.org))).toEqual([]);
     expect(await ledger(system.org).usageBytes(system.org)).toBe(0);
   });
 
   it("rebuilds the usage figure from R2 when the ledger has no state", async () => {
     const org = newOrg();
     const system = await newSystem({ org });
-    await env.BACKUPS.put(`${org}/${system.key}/${uuidv7()}.gpg`, patternBytes(1234), { customMetadata: { sha256: "x" } });
-    await env.BACKUPS.put(`${org}/NETH-other/${uuidv7()}.gpg`, patternBytes(766), { customMetadata: { sha256: "x" } });
-    await env.BACKUPS.put(`${org}/NETH-other/not-a-backup.txt`, "ignored");
+    await env.BACKUPS.put(keyOf(system, `${uuidv7()}.gpg`), patternBytes(1234), { customMetadata: { sha256: "x" } });
+    await env.BACKUPS.put(keyOf({ org, key: "NETH-other" }, `${uuidv7()}.gpg`), patternBytes(766), { customMetadata: { sha256: "x" } });
+    await env.BACKUPS.put(keyOf({ org, key: "NETH-other" }, "not-a-backup.txt"), "ignored");
     expect(await ledger(org).usageBytes(org)).toBe(2000);
   });
 

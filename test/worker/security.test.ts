@@ -13,7 +13,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { generateSecret } from "../../src/auth/secret";
 import { FaultInjector, injectIntoLedger } from "./fault-bindings";
-import { BASE, basic, client, json, newSystem, NO_RATE_LIMITS, patternBytes, randomIp, send, sha256Hex, type TestSystem } from "./helpers";
+import { BASE, basic, client, json, keyOf, newOrg, newSystem, NO_RATE_LIMITS, patternBytes, randomIp, send, sha256Hex, type TestSystem } from "./helpers";
 import { uuidv7At } from "./model";
 
 afterEach(() => {
@@ -206,7 +206,7 @@ describe("authenticated answers are never cached", () => {
 
 describe("what a leaked credential can and cannot do", () => {
   it("reaches only its own system's backups, is throttled, cannot rotate away the protected tier, and dies with rotation", async () => {
-    const org = `org_${crypto.randomUUID().slice(0, 8)}`;
+    const org = newOrg();
     const leaked = await newSystem({ org });
     const sibling = await newSystem({ org });
     const siblingId = (await json(await client(sibling).upload(patternBytes(100, 7), "s.gpg"))).data.id;
@@ -215,7 +215,7 @@ describe("what a leaked credential can and cannot do", () => {
     const oldId = `${uuidv7At(Date.now() - 8 * 24 * 3_600_000)}.tar.gz`;
     const oldBytes = patternBytes(200, 8);
     const oldSha = await sha256Hex(oldBytes);
-    await env.BACKUPS.put(`${org}/${leaked.key}/${oldId}`, oldBytes, {
+    await env.BACKUPS.put(keyOf(leaked, oldId), oldBytes, {
       sha256: oldSha,
       customMetadata: { filename: "old.tar.gz", sha256: oldSha, uploaded_at: "2026-01-01T00:00:00Z", uploader_ip: "10.0.0.1", system_id: leaked.record.system_id },
     });
@@ -250,7 +250,7 @@ describe("what a leaked credential can and cannot do", () => {
     const refused = await client(appendOnly).remove(kept);
     expect(refused.status).toBe(403);
     await refused.arrayBuffer();
-    expect(await env.BACKUPS.head(`${org}/${appendOnly.key}/${kept}`)).not.toBeNull();
+    expect(await env.BACKUPS.head(keyOf(appendOnly, kept))).not.toBeNull();
 
     // Rotation ends the leaked secret (here at once; at the edge within KV's cache time).
     const rotated = await generateSecret();
@@ -258,6 +258,6 @@ describe("what a leaked credential can and cannot do", () => {
     const after = await attacker.list();
     expect(after.status).toBe(401);
     await after.arrayBuffer();
-    expect(await env.BACKUPS.head(`${org}/${sibling.key}/${siblingId}`)).not.toBeNull();
+    expect(await env.BACKUPS.head(keyOf(sibling, siblingId))).not.toBeNull();
   });
 });

@@ -18,7 +18,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterAll, describe, expect, it } from "vitest";
 import { FaultInjector, injectIntoLedger, type BindingName, type CallRecord, type FaultMode, type FaultPlan } from "./fault-bindings";
 import { STAGING_PREFIX } from "../../src/backups/keys";
-import { BASE, client, json, keyOf, newSystem, patternBytes, prefixOf, send, sha256Hex, stagingPrefixOf, type TestSystem } from "./helpers";
+import { BASE, client, json, keyOf, newSystem, organizationLedger, patternBytes, prefixOf, send, sha256Hex, stagingPrefixOf, type TestSystem } from "./helpers";
 import { uuidv7At } from "./model";
 
 const MAX_PER_SYSTEM = 2;
@@ -159,7 +159,7 @@ interface LedgerState {
 }
 
 async function ledgerState(system: TestSystem): Promise<LedgerState> {
-  const stub = env.ORG_LEDGER.get(env.ORG_LEDGER.idFromName(system.org));
+  const stub = organizationLedger(system.org);
   return runInDurableObject(stub, async (_instance, state) => {
     const sql = state.storage.sql;
     const hasTable = sql.exec("SELECT name FROM sqlite_master WHERE name = 'backups'").toArray().length > 0;
@@ -261,7 +261,7 @@ async function runCase(op: Operation, point: CallRecord, mode: FaultMode): Promi
   const retryOk = again.status === retryExpected || (op.name === "delete" && again.status === 404 && !after.objects.has(prior[1].id));
   retry = String(again.status);
   if (!retryOk) violations.push(`retry answered ${again.status}`);
-  const stub = env.ORG_LEDGER.get(env.ORG_LEDGER.idFromName(system.org));
+  const stub = organizationLedger(system.org);
   if (await runDurableObjectAlarm(stub)) retry += " + alarm";
   const settled = await stored(system);
   const settledLedger = await ledgerState(system);

@@ -29,10 +29,11 @@ export async function newSystem(options: { org?: string; record?: Partial<System
   const { systemKey, systemSecret, record } = await generateSystemCredentials(org);
   const full = { ...record, ...options.record };
   await env.SYSTEMS.put(systemKey, JSON.stringify(full));
-  return { key: systemKey, secret: systemSecret, org, record: full, authorization: basic(systemKey, systemSecret) };
+  return { key: systemKey, secret: systemSecret, org, record: full, authorization: basicAuthorization(systemKey, systemSecret) };
 }
 
-export function basic(user: string, password: string): string {
+/** The `Authorization` header value of HTTP Basic for a user and password. */
+export function basicAuthorization(user: string, password: string): string {
   return "Basic " + btoa(user + ":" + password);
 }
 
@@ -139,6 +140,11 @@ export const keyOf = (system: Pick<TestSystem, "org" | "key">, id: string): stri
 export const stagingPrefixOf = (system: Pick<TestSystem, "org" | "key">): string => STAGING_PREFIX + prefixOf(system);
 /** `.staging/{org}/`: where every upload of an organisation is staged. */
 export const organizationStagingPrefix = (org: string): string => STAGING_PREFIX + organizationPrefix(org);
+
+/** The organisation's ledger: the stub of its Durable Object. */
+export function organizationLedger(org: string) {
+  return env.ORG_LEDGER.get(env.ORG_LEDGER.idFromName(org));
+}
 
 /** Byte-exact comparison (vitest's deep equality is far too slow for megabytes). */
 export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -10,11 +10,10 @@ import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { FaultInjector } from "./fault-bindings";
 import { organizationPrefix } from "../../src/backups/keys";
-import { BASE, basic, client, json, keyOf, newSystem, organizationStagingPrefix, patternBytes, prefixOf, randomIp, send, sha256Hex, stagingPrefixOf, type TestSystem } from "./helpers";
+import { BASE, basicAuthorization, client, json, keyOf, newSystem, NO_RATE_LIMITS, organizationLedger, organizationStagingPrefix, patternBytes, prefixOf, randomIp, send, sha256Hex, stagingPrefixOf, type Overrides, type TestSystem } from "./helpers";
 import { expectRange, sanitisedFilename, type RangeSpec } from "./model";
 import { fcParameters, fcSeed, fcTimeout } from "./seeds";
 
-const RELAXED = { BACKUP_RATE_LIMIT_PER_MINUTE: "0", BACKUP_RATE_LIMIT_PER_HOUR: "0" };
 const CONTRACT_STATUSES = new Set([200, 201, 206, 304, 400, 401, 403, 404, 405, 411, 413, 416, 429, 503]);
 const BODYLESS = new Set([206, 304]);
 // What an answer must never show: stack frames, source paths, error class names, binding or
@@ -35,7 +34,7 @@ interface Observed {
 }
 
 /** Sends a request with counting bindings and reads the whole answer. */
-async function observe(build: () => Request, overrides: Record<string, string> = RELAXED): Promise<Observed | null> {
+async function observe(build: () => Request, overrides: Overrides = NO_RATE_LIMITS): Promise<Observed | null> {
   let request: Request;
   try {
     request = build();
@@ -92,7 +91,7 @@ function expectOwnStorageOnly(o: Observed, system: TestSystem): void {
 
 /** Upload one backup through the real bindings and return its id. */
 async function seedBackup(system: TestSystem, bytes: Uint8Array, filename = "seed.tar.gz"): Promise<string> {
-  const response = await client(system, RELAXED).upload(bytes, filename);
+  const response = await client(system, NO_RATE_LIMITS).upload(bytes, filename);
   expect(response.status).toBe(201);
   return (await json(response)).data.id;
 }
@@ -436,7 +435,7 @@ describe("hostile inputs never get a 500, an internal, or a storage call they sh
           const kept = (await env.BACKUPS.list({ prefix: organizationPrefix(system.org) })).objects;
           expect(kept.length).toBe(o.status === 201 ? 1 : 0);
           expect((await env.BACKUPS.list({ prefix: organizationStagingPrefix(system.org) })).objects).toEqual([]);
-          const usage = await env.ORG_LEDGER.get(env.ORG_LEDGER.idFromName(system.org)).usageBytes(system.org);
+          const usage = await organizationLedger(system.org).usageBytes(system.org);
           expect(usage).toBe(o.status === 201 ? size : 0);
         },
       ),

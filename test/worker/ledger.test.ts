@@ -8,13 +8,9 @@ import { uuidv7 } from "../../src/backups/ids";
 import { OrgLedger } from "../../src/ledger/org-ledger";
 import { migrateLedger } from "../../src/ledger/schema";
 import { FaultInjector, injectIntoLedger } from "./fault-bindings";
-import { client, json, keyOf, newSystem, patternBytes } from "./helpers";
+import { client, json, keyOf, newSystem, organizationLedger, patternBytes } from "./helpers";
 
 const HOUR = 3_600_000;
-
-function ledger(org: string) {
-  return env.ORG_LEDGER.get(env.ORG_LEDGER.idFromName(org));
-}
 
 afterEach(() => {
   vi.useRealTimers();
@@ -26,7 +22,7 @@ describe("ledger reconciliation with R2", () => {
     const api = client(system);
     const a = (await json(await api.upload(patternBytes(1000), "a.gpg"))).data;
     const b = (await json(await api.upload(patternBytes(500), "b.gpg"))).data;
-    const stub = ledger(system.org);
+    const stub = organizationLedger(system.org);
     expect(await stub.usageBytes(system.org)).toBe(1500);
 
     // A delete whose ledger update was lost, and an object whose rollback failed.
@@ -47,7 +43,7 @@ describe("ledger reconciliation with R2", () => {
     const system = await newSystem();
     const api = client(system);
     const a = (await json(await api.upload(patternBytes(100), "a.gpg"))).data;
-    const stub = ledger(system.org);
+    const stub = organizationLedger(system.org);
     // The page is listed (the object is in it), then the system deletes the backup, then the page is applied.
     const deleteAfterListing = new FaultInjector(null, {
       afterCall: async (call) => {
@@ -62,7 +58,7 @@ describe("ledger reconciliation with R2", () => {
   it("schedules its daily reconciliation outside 00:00–06:00 UTC, and runs it from the alarm once due", async () => {
     const system = await newSystem();
     await (await client(system).upload("x", "x.gpg")).body?.cancel();
-    const stub = ledger(system.org);
+    const stub = organizationLedger(system.org);
     const alarm = (await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm()))!;
     expect(alarm).toBeGreaterThan(Date.now() + HOUR - 60_000);
     expect(alarm).toBeLessThanOrEqual(Date.now() + 25 * HOUR);
@@ -81,7 +77,7 @@ describe("ledger reconciliation with R2", () => {
   it("postpones a reconciliation that comes due during the backup hours to 06:00 UTC", async () => {
     const system = await newSystem();
     await (await client(system).upload("x", "x.gpg")).body?.cancel();
-    const stub = ledger(system.org);
+    const stub = organizationLedger(system.org);
     const alarm = (await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm()))!;
     const nightAfter = Math.ceil(alarm / (24 * HOUR)) * 24 * HOUR + 2 * HOUR; // 02:00 UTC after it was due
     vi.setSystemTime(nightAfter);
@@ -94,7 +90,7 @@ describe("ledger reconciliation with R2", () => {
 
   it("upgrades a ledger of the first version in place: totals seeded from its rows, ages from its ids until reconciled", async () => {
     const system = await newSystem();
-    const stub = ledger(system.org);
+    const stub = organizationLedger(system.org);
     const id = `${uuidv7(Date.now() - 3 * 86_400_000)}.gpg`;
     await runInDurableObject(stub, (_instance, state) => {
       const sql = state.storage.sql;
@@ -129,7 +125,7 @@ describe("ledger schema migration", () => {
     const first = await api.upload(bytes, "a.gpg");
     expect(first.status).toBe(201);
     await first.arrayBuffer();
-    const stub = ledger(system.org);
+    const stub = organizationLedger(system.org);
     const columns = (state: DurableObjectState) => state.storage.sql.exec<{ name: string }>("PRAGMA table_info(backups)").toArray().map((c) => c.name);
     await runInDurableObject(stub, (_instance, state) => {
       // The table as the first deployment created it; then the ledger starts again (twice: idempotent).

@@ -7,11 +7,7 @@ import { uuidv7 } from "../../src/backups/ids";
 import { parseLimits } from "../../src/config";
 import { FaultInjector } from "./fault-bindings";
 import { organizationPrefix } from "../../src/backups/keys";
-import { client, json, keyOf, newOrg, newSystem, NO_RATE_LIMITS, objectKeys, organizationStagingPrefix, patternBytes, prefixOf, type Overrides } from "./helpers";
-
-function ledger(org: string) {
-  return env.ORG_LEDGER.get(env.ORG_LEDGER.idFromName(org));
-}
+import { client, json, keyOf, newOrg, newSystem, NO_RATE_LIMITS, objectKeys, organizationLedger, organizationStagingPrefix, patternBytes, prefixOf, type Overrides } from "./helpers";
 
 async function storedIds(system: { org: string; key: string }): Promise<string[]> {
   const prefix = prefixOf(system);
@@ -39,7 +35,7 @@ describe("retention per system", () => {
     expect(atRest).toHaveLength(3);
     for (const id of atRest) expect(committed).toContain(id);
     expect(atRest).toContain([...committed].sort().at(-1));
-    expect(await ledger(system.org).usageBytes(system.org)).toBe(3 * 2048);
+    expect(await organizationLedger(system.org).usageBytes(system.org)).toBe(3 * 2048);
   });
 
   it("prunes the oldest until the size cap holds, and refuses a single upload above it with 413, pruning nothing", async () => {
@@ -86,7 +82,7 @@ describe("organisation quota", () => {
     const afterDelete = await b.upload(patternBytes(90_000), "q.gpg");
     expect(afterDelete.status).toBe(201);
     await afterDelete.body?.cancel();
-    expect(await ledger(org).usageBytes(org)).toBe(4 * 90_000);
+    expect(await organizationLedger(org).usageBytes(org)).toBe(4 * 90_000);
   });
 
   it("stays exact under concurrent uploads from many systems of one organisation", async () => {
@@ -99,7 +95,7 @@ describe("organisation quota", () => {
     const statuses = responses.map((r) => r.status).sort();
     await Promise.all(responses.map((r) => r.body?.cancel()));
     expect(statuses).toEqual([...Array(5).fill(201), ...Array(5).fill(413)]);
-    expect(await ledger(org).usageBytes(org)).toBe(50_000);
+    expect(await organizationLedger(org).usageBytes(org)).toBe(50_000);
     expect((await objectKeys(organizationPrefix(org))).length).toBe(5);
   });
 
@@ -120,7 +116,7 @@ describe("organisation quota", () => {
     expect(await json(response)).toEqual({ code: 503, message: "backup storage unavailable", data: null });
     expect(await objectKeys(organizationPrefix(system.org))).toEqual([]);
     expect(await objectKeys(organizationStagingPrefix(system.org))).toEqual([]);
-    expect(await ledger(system.org).usageBytes(system.org)).toBe(0);
+    expect(await organizationLedger(system.org).usageBytes(system.org)).toBe(0);
   });
 
   it("rebuilds the usage figure from R2 when the ledger has no state", async () => {
@@ -129,7 +125,7 @@ describe("organisation quota", () => {
     await env.BACKUPS.put(keyOf(system, `${uuidv7()}.gpg`), patternBytes(1234), { customMetadata: { sha256: "x" } });
     await env.BACKUPS.put(keyOf({ org, key: "NETH-other" }, `${uuidv7()}.gpg`), patternBytes(766), { customMetadata: { sha256: "x" } });
     await env.BACKUPS.put(keyOf({ org, key: "NETH-other" }, "not-a-backup.txt"), "ignored");
-    expect(await ledger(org).usageBytes(org)).toBe(2000);
+    expect(await organizationLedger(org).usageBytes(org)).toBe(2000);
   });
 
   it("counts a disabled quota (0) as no limit", async () => {

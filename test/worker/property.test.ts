@@ -10,7 +10,7 @@ import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it, vi } from "vitest";
 import { generateSecret } from "../../src/auth/secret";
-import { BASE, basic, json, keyOf, newOrg, newSystem, patternBytes, prefixOf, send, sha256Hex, stagingPrefixOf } from "./helpers";
+import { BASE, basicAuthorization, json, keyOf, newOrg, newSystem, organizationLedger, patternBytes, prefixOf, send, sha256Hex, stagingPrefixOf } from "./helpers";
 import {
   ContractModel,
   expectRange,
@@ -75,7 +75,7 @@ function systemAt(model: ContractModel, index: number): ModelSystem {
 async function call(system: ModelSystem, secret: string, path: string, init: RequestInit = {}): Promise<Response> {
   STATS.requests++;
   const headers = new Headers(init.headers);
-  headers.set("Authorization", basic(system.key, secret));
+  headers.set("Authorization", basicAuthorization(system.key, secret));
   return send(new Request(BASE + path, { ...init, headers }), OVERRIDES);
 }
 
@@ -378,7 +378,7 @@ async function auditStorage(model: ContractModel): Promise<void> {
     expect((await env.BACKUPS.list({ prefix: stagingPrefixOf(system) })).objects).toEqual([]);
   }
   for (const org of new Set([...model.systems.values()].map((s) => s.org))) {
-    const stub = env.ORG_LEDGER.get(env.ORG_LEDGER.idFromName(org));
+    const stub = organizationLedger(org);
     expect(await stub.usageBytes(org)).toBe(model.orgUsage(org));
   }
 }

@@ -7,7 +7,7 @@ import { createExecutionContext, runInDurableObject, waitOnExecutionContext } fr
 import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
 import { organizationPrefix } from "../../src/backups/keys";
-import { BASE, client, json, newSystem, NO_RATE_LIMITS, objectKeys, organizationStagingPrefix, patternBytes, randomIp, send, sha256Hex, type Overrides, type TestSystem } from "./helpers";
+import { BASE, client, json, newSystem, NO_RATE_LIMITS, objectKeys, organizationLedger, organizationStagingPrefix, patternBytes, randomIp, send, sha256Hex, type Overrides, type TestSystem } from "./helpers";
 
 afterEach(() => {
   vi.useRealTimers();
@@ -31,18 +31,14 @@ function manualUpload(system: TestSystem, length: number) {
   };
 }
 
-function ledger(org: string) {
-  return env.ORG_LEDGER.get(env.ORG_LEDGER.idFromName(org));
-}
-
 async function reservations(org: string): Promise<number> {
-  return runInDurableObject(ledger(org), (_instance, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM reservations").one().n);
+  return runInDurableObject(organizationLedger(org), (_instance, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM reservations").one().n);
 }
 
 /** Waits (real I/O, no timers) until the organisation's usage reaches `bytes`: the upload has been admitted. */
 async function untilUsage(org: string, bytes: number): Promise<void> {
-  for (let i = 0; i < 500 && (await ledger(org).usageBytes(org)) !== bytes; i++);
-  expect(await ledger(org).usageBytes(org)).toBe(bytes);
+  for (let i = 0; i < 500 && (await organizationLedger(org).usageBytes(org)) !== bytes; i++);
+  expect(await organizationLedger(org).usageBytes(org)).toBe(bytes);
 }
 
 describe("a slow upload that finishes after faster ones", () => {
@@ -169,7 +165,7 @@ describe("a client that hangs up", () => {
     expect(listed[0].sha256).toBe(await sha256Hex(bytes));
     expect(await objectKeys(organizationStagingPrefix(system.org))).toEqual([]);
     expect(await reservations(system.org)).toBe(0);
-    expect(await ledger(system.org).usageBytes(system.org)).toBe(bytes.length);
+    expect(await organizationLedger(system.org).usageBytes(system.org)).toBe(bytes.length);
     await (await call.unread).body?.cancel();
   });
 

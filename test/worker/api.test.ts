@@ -2,8 +2,10 @@
 
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { BASE, client, json, NO_RATE_LIMITS, sameBytes, newSystem, objectKeys, patternBytes, send, sha256Hex } from "./helpers";
+import { organizationPrefix } from "../../src/backups/keys";
+import { BASE, client, json, keyOf, newSystem, NO_RATE_LIMITS, objectKeys, organizationStagingPrefix, patternBytes, prefixOf, sameBytes, send, sha256Hex, stagingPrefixOf } from "./helpers";
 import { uuidv7 } from "../../src/backups/ids";
+import { FaultInjector } from "./fault-bindings";
 
 const UUIDV7_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\./;
 
@@ -80,7 +82,7 @@ describe("GET /api/systems/backups (the published endpoint)", () => {
 
   it("follows every page: 130 backups, newest first", async () => {
     const system = await newSystem();
-    const prefix = `${system.org}/${system.key}/`;
+    const prefix = prefixOf(system);
     const ids: string[] = [];
     const start = Date.now() - 200_000;
     for (let i = 0; i < 130; i++) {
@@ -101,18 +103,15 @@ describe("GET /api/systems/backups (the published endpoint)", () => {
 
   it("never lists a staging object or an object without a digest", async () => {
     const system = await newSystem();
-    const prefix = `${system.org}/${system.key}/`;
-    await env.BACKUPS.put(`.staging/${prefix}${uuidv7()}.bin`, "in flight");
-    await env.BACKUPS.put(`${prefix}${uuidv7()}.bin`, "no digest");
+    await env.BACKUPS.put(stagingPrefixOf(system) + `${uuidv7()}.bin`, "in flight");
+    await env.BACKUPS.put(keyOf(system, `${uuidv7()}.bin`), "no digest");
     expect((await json(await client(system).list())).data.backups).toEqual([]);
   });
 
   it("answers 503 'backup storage unavailable' when R2 fails, never a 500", async () => {
     const system = await newSystem();
-    const broken = new Proxy(env.BACKUPS, {
-      get: (target, prop) => (prop === "list" ? () => Promise.reject(new Error("R2 internal detail")) : Reflect.get(target, prop).bind(target)),
-    });
-    const response = await client(system, { BACKUPS: broken }).list();
+    const broken = new FaultInjector({ binding: "BACKUPS", method: "list", nth: "every", mode: "throw", message: "R2 internal detail" });
+    const response = await client(system, broken.overrides()).list();
     expect(response.status).toBe(503);
     const text = await response.text();
     expect(JSON.parse(text)).toEqual({ code: 503, message: "backup storage unavailable", data: null });
@@ -145,12 +144,12 @@ describe("POST /api/systems/backups", () => {
     expect(created.size).toBe(bytes.length);
     expect(created.sha256).toBe(await sha256Hex(bytes));
     expect(created.id.endsWith(".tar.bz2")).toBe(true);
-    const stored = await env.BACKUPS.head(`${system.org}/${system.key}/${created.id}`);
+    const stored = await env.BACKUPS.head(keyOf(system, created.id));
     expect(stored?.customMetadata?.sha256).toBe(created.sha256);
     expect(stored?.checksums.sha256 && [...new Uint8Array(stored.checksums.sha256)].map((b) => b.toString(16).padStart(2, "0")).join("")).toBe(created.sha256);
     const downloaded = await client(system).download(created.id);
     expect(sameBytes(new Uint8Array(await downloaded.arrayBuffer()), bytes)).toBe(true);
-    expect(await objectKeys(`.staging/${system.org}/${system.key}/`)).toEqual([]);
+    expect(await objectKeys(stagingPrefixOf(system))).toEqual([]);
   });
 
   it("sanitises X-Filename and derives the id's extension from it", async () => {
@@ -186,7 +185,7 @@ describe("POST /api/systems/backups", () => {
     expect(response.status).toBe(201);
     expect(text).not.toContain("203.0.113.7");
     const id = JSON.parse(text).data.id;
-    const head = await env.BACKUPS.head(`${system.org}/${system.key}/${id}`);
+    const head = await env.BACKUPS.head(keyOf(system, id));
     expect(head?.customMetadata?.uploader_ip).toBe("203.0.113.7");
     const list = await (await client(system).list()).text();
     expect(list).not.toContain("203.0.113.7");
@@ -222,7 +221,7 @@ describe("POST /api/systems/backups", () => {
     const response = await send(new Request(BASE, { method: "POST", body, duplex: "half", headers: { Authorization: system.authorization } } as RequestInit));
     expect(response.status).toBe(411);
     expect(await json(response)).toEqual({ code: 411, message: "Content-Length required", data: null });
-    expect(await objectKeys(`${system.org}/`)).toEqual([]);
+    expect(await objectKeys(organizationPrefix(system.org))).toEqual([]);
   });
 
   it("refuses a body shorter or longer than its Content-Length with 400 and keeps nothing", async () => {
@@ -232,8 +231,8 @@ describe("POST /api/systems/backups", () => {
       expect(response.status).toBe(400);
       expect((await json(response)).message).toMatch(/^request body is (shorter|longer) than its Content-Length$/);
     }
-    expect(await objectKeys(`${system.org}/`)).toEqual([]);
-    expect(await objectKeys(`.staging/${system.org}/`)).toEqual([]);
+    expect(await objectKeys(organizationPrefix(system.org))).toEqual([]);
+    expect(await objectKeys(organizationStagingPrefix(system.org))).toEqual([]);
     expect((await json(await client(system).list())).data.backups).toEqual([]);
   });
 
@@ -242,15 +241,15 @@ describe("POST /api/systems/backups", () => {
     const empty = await client(system).upload(new Uint8Array(0), "x.gpg");
     expect(empty.status).toBe(400);
     expect(await json(empty)).toEqual({ code: 400, message: "empty body", data: null });
-    let r2Calls = 0;
-    const counting = new Proxy(env.BACKUPS, { get: (t, p) => (r2Calls++, Reflect.get(t, p).bind(t)) });
-    const big = await client(system, { BACKUPS: counting, BACKUP_MAX_UPLOAD_SIZE: "1000" }).upload(patternBytes(1001), "x.gpg");
+    const counting = new FaultInjector();
+    const r2Calls = () => counting.callsTo("BACKUPS").length;
+    const big = await client(system, { BACKUPS: counting.overrides().BACKUPS, BACKUP_MAX_UPLOAD_SIZE: "1000" }).upload(patternBytes(1001), "x.gpg");
     expect(big.status).toBe(413);
     expect(await json(big)).toEqual({ code: 413, message: "backup exceeds the maximum upload size", data: null });
     const atLimit = await client(system, { BACKUP_MAX_UPLOAD_SIZE: "1000" }).upload(patternBytes(1000), "x.gpg");
     expect(atLimit.status).toBe(201);
     await atLimit.body?.cancel();
-    expect(r2Calls).toBe(0);
+    expect(r2Calls()).toBe(0);
   });
 });
 
@@ -330,9 +329,10 @@ describe("GET and HEAD /api/systems/backups/{id}", () => {
 
   it("answers 400 for an id outside the allowlist before any storage call, 404 for an absent one", async () => {
     const system = await newSystem();
-    let storageCalls = 0;
-    const count = <T extends object>(b: T) => new Proxy(b, { get: (t, p) => (storageCalls++, (Reflect.get(t, p) as Function).bind(t)) });
-    const api = client(system, { BACKUPS: count(env.BACKUPS), SYSTEMS: count(env.SYSTEMS) });
+    const counting = new FaultInjector();
+    const storageCalls = () => counting.callsTo("BACKUPS").length + counting.callsTo("SYSTEMS").length;
+    const { BACKUPS, SYSTEMS } = counting.overrides();
+    const api = client(system, { BACKUPS, SYSTEMS });
     const v7 = uuidv7();
     for (const bad of [`${v7}.zip`, `${v7.toUpperCase()}.gpg`, `${crypto.randomUUID()}.gpg`, "..%2F..%2Fetc", `${v7}.gpg.gpg`, `x${v7}.gpg`]) {
       for (const response of [await api.download(bad), await api.remove(bad)]) {
@@ -340,7 +340,7 @@ describe("GET and HEAD /api/systems/backups/{id}", () => {
         expect(await json(response)).toEqual({ code: 400, message: "invalid backup id", data: null });
       }
     }
-    expect(storageCalls).toBe(0);
+    expect(storageCalls()).toBe(0);
     const absent = await api.download(`${v7}.gpg`);
     expect(absent.status).toBe(404);
     expect(await json(absent)).toEqual({ code: 404, message: "backup not found", data: null });
@@ -402,8 +402,8 @@ describe("routing and the one error path", () => {
 
   it("never shows internals: a throwing binding is a 503, a bad configuration a 500 without the detail", async () => {
     const system = await newSystem();
-    const exploding = new Proxy(env.BACKUPS, { get: () => { throw new TypeError("secret internal path /srv/x"); } });
-    const response = await client(system, { BACKUPS: exploding }).list();
+    const exploding = new FaultInjector({ binding: "BACKUPS", method: "*", nth: "every", mode: "throw", message: "secret internal path /srv/x" });
+    const response = await client(system, { BACKUPS: exploding.overrides().BACKUPS }).list();
     const text = await response.text();
     expect(response.status).toBe(503); // R2 access itself failing is an outage, not a bug
     expect(text).not.toContain("/srv/x");

@@ -4,7 +4,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { generateSecret } from "../../src/auth/secret";
 import { FaultInjector } from "./fault-bindings";
-import { BASE, basic, client, json, newSystem, randomIp, send } from "./helpers";
+import { BASE, basicAuthorization, client, json, newSystem, randomIp, send } from "./helpers";
 
 const CHALLENGE = 'Basic realm="System Authentication"';
 
@@ -39,7 +39,7 @@ describe("Basic header parsing survives anything", () => {
       "Basic " + "A".repeat(16_000),
       "Basic " + btoa("\xff\xfe:\xfd"),
       "Digest username=" + system.key,
-      basic(system.key, system.secret) + " trailing",
+      basicAuthorization(system.key, system.secret) + " trailing",
     ];
     for (const header of headers) await expect401(await listWith(header));
   });
@@ -67,10 +67,10 @@ describe("the credential record's checks", () => {
     const unknownKey = `NETH-${crypto.randomUUID()}`;
     const bodies: string[] = [];
     for (const header of [
-      basic(unknownKey, active.secret), // unknown key
-      basic(active.key, active.secret + "x"), // wrong secret
-      basic(active.key, `my_${active.record.secret_public}.${secretPart.slice(1)}`), // wrong secret part
-      basic(active.key, secretPart), // not the my_<public>.<secret> shape
+      basicAuthorization(unknownKey, active.secret), // unknown key
+      basicAuthorization(active.key, active.secret + "x"), // wrong secret
+      basicAuthorization(active.key, `my_${active.record.secret_public}.${secretPart.slice(1)}`), // wrong secret part
+      basicAuthorization(active.key, secretPart), // not the my_<public>.<secret> shape
     ]) {
       const response = await listWith(header);
       expect(response.status).toBe(401);
@@ -83,9 +83,9 @@ describe("the credential record's checks", () => {
   it("treats a malformed record as no credentials (401), logging it", async () => {
     const key = `NETH-${crypto.randomUUID()}`;
     await env.SYSTEMS.put(key, "{not json");
-    await expect401(await listWith(basic(key, "my_abc.def")));
+    await expect401(await listWith(basicAuthorization(key, "my_abc.def")));
     await env.SYSTEMS.put(key, JSON.stringify({ system_id: "x", organization_id: "../evil", secret_public: "a", secret_sha256: "00:" + "0".repeat(64), registered_at: "2026-01-01T00:00:00Z", suspended_at: null, deleted_at: null }));
-    await expect401(await listWith(basic(key, "my_a.b")));
+    await expect401(await listWith(basicAuthorization(key, "my_a.b")));
   });
 
   it("follows suspension, resumption and rotation of the record", async () => {
@@ -99,17 +99,15 @@ describe("the credential record's checks", () => {
     const rotated = await generateSecret();
     await env.SYSTEMS.put(system.key, JSON.stringify({ ...system.record, secret_public: rotated.secretPublic, secret_sha256: rotated.secretSha256 }));
     await expect401(await listWith(system.authorization));
-    expect((await listWith(basic(system.key, rotated.systemSecret))).status).toBe(200);
+    expect((await listWith(basicAuthorization(system.key, rotated.systemSecret))).status).toBe(200);
   });
 });
 
 describe("KV outages", () => {
   it("answers 503 in the envelope, never 401, when KV fails", async () => {
     const system = await newSystem();
-    const failing = new Proxy(env.SYSTEMS, {
-      get: (target, prop) => (prop === "get" ? () => Promise.reject(new Error("KV GET failed: 500 internal")) : Reflect.get(target, prop)),
-    });
-    const response = await listWith(system.authorization, randomIp(), { SYSTEMS: failing });
+    const failing = new FaultInjector({ binding: "SYSTEMS", method: "get", nth: "every", mode: "throw", message: "KV GET failed: 500 internal" });
+    const response = await listWith(system.authorization, randomIp(), { SYSTEMS: failing.overrides().SYSTEMS });
     expect(response.status).toBe(503);
     expect(response.headers.get("WWW-Authenticate")).toBeNull();
     const text = await response.text();
@@ -130,7 +128,7 @@ describe("failed-authentication throttling per client address and key", () => {
     const system = await newSystem();
     const ip = randomIp();
     const { bindings, kvReads } = counting();
-    const wrong = basic(system.key, system.secret + "x");
+    const wrong = basicAuthorization(system.key, system.secret + "x");
     for (let i = 0; i < 30; i++) await expect401(await listWith(wrong, ip, bindings));
     expect(kvReads()).toBe(30);
 
@@ -159,7 +157,7 @@ describe("failed-authentication throttling per client address and key", () => {
     const stale = await newSystem();
     const statuses = new Set<number>();
     for (let i = 0; i < 40; i++) {
-      const response = await listWith(basic(stale.key, "my_0.wrong"), shared);
+      const response = await listWith(basicAuthorization(stale.key, "my_0.wrong"), shared);
       statuses.add(response.status);
       await response.arrayBuffer();
     }
@@ -175,7 +173,7 @@ describe("failed-authentication throttling per client address and key", () => {
     const { bindings, kvReads } = counting();
     const statuses: number[] = [];
     for (let i = 0; i < 150; i++) {
-      const response = await listWith(basic(`NETH-junk-${crypto.randomUUID()}`, "my_0.guess"), flooder, bindings);
+      const response = await listWith(basicAuthorization(`NETH-junk-${crypto.randomUUID()}`, "my_0.guess"), flooder, bindings);
       statuses.push(response.status);
       await response.arrayBuffer();
     }

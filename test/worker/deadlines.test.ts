@@ -1,18 +1,15 @@
 // A platform call that never answers becomes a 503 at its deadline, not a request that hangs.
 
-import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { TIMINGS } from "../../src/config";
 
 const { kvDeadlineMs: KV_DEADLINE_MS, r2DeadlineMs: R2_DEADLINE_MS } = TIMINGS;
 import { client, json, newSystem, type Overrides } from "./helpers";
+import { FaultInjector, type BindingName } from "./fault-bindings";
 
-const never = () => new Promise<never>(() => {});
-
-function hanging<T extends object>(binding: T, method: string): T {
-  return new Proxy(binding, {
-    get: (target, prop) => (prop === method ? never : (Reflect.get(target, prop) as Function).bind(target)),
-  });
+/** The worker's bindings with every call of `binding.method` left unanswered (no stall: it never settles). */
+function hanging(binding: BindingName, method: string): Overrides {
+  return new FaultInjector({ binding, method, nth: "every", mode: "hang" }).overrides();
 }
 
 /** Sends a request with fake timers, advancing them past `ms`, and returns the response. */
@@ -30,7 +27,7 @@ afterEach(() => {
 describe("deadlines on platform calls", () => {
   it("a KV read that never answers is a 503, not a hang and not a 401", async () => {
     const system = await newSystem();
-    const overrides: Overrides = { SYSTEMS: hanging(env.SYSTEMS, "get") };
+    const overrides: Overrides = hanging("SYSTEMS", "get");
     const response = await answeredAfter(KV_DEADLINE_MS, () => client(system, overrides).list());
     expect(response.status).toBe(503);
     expect(await json(response)).toEqual({ code: 503, message: "authentication service unavailable", data: null });
@@ -46,7 +43,7 @@ describe("deadlines on platform calls", () => {
       ["delete", (api) => api.remove(created.id)],
     ];
     for (const [method, call] of cases) {
-      const api = client(system, { BACKUPS: hanging(env.BACKUPS, method) });
+      const api = client(system, hanging("BACKUPS", method));
       const response = await answeredAfter(R2_DEADLINE_MS, () => call(api));
       expect([method, response.status]).toEqual([method, 503]);
       await response.body?.cancel();

@@ -32,9 +32,13 @@ export interface CallRecord {
 /** Fail the `nth` call of `binding.method` in `mode`. */
 export interface FaultPlan {
   binding: BindingName;
+  /** The method, or `"*"` for every method of the binding (a binding that cannot be reached). */
   method: string;
-  nth: number;
+  /** The 1-based rank of the call to fail, or `"every"` to fail every matching call. */
+  nth: number | "every";
   mode: FaultMode;
+  /** The injected error's message, so a test can check the worker never echoes it. */
+  message?: string;
 }
 
 /** The error an injected fault raises; its message names no internals the worker could echo. */
@@ -45,7 +49,7 @@ export class InjectedFault extends Error {
 // Methods that are plain accessors, not I/O: never counted, never failed.
 const PASSTHROUGH = new Set(["idFromName", "idFromString", "newUniqueId", "jurisdiction", "constructor", "then", "toJSON"]);
 
-/** Records calls to wrapped bindings and injects at most one fault, as its plan says. */
+/** Records calls to wrapped bindings and injects a fault (one call, or every matching one) as its plan says. */
 export class FaultInjector {
   readonly calls: CallRecord[] = [];
   /** The call that was made to fail, once it has been. */
@@ -54,7 +58,8 @@ export class FaultInjector {
 
   constructor(
     readonly plan: FaultPlan | null = null,
-    readonly options: { stallMs?: number } = {},
+    /** `afterCall` runs once a call that was not failed has answered, before its caller sees the answer. */
+    readonly options: { stallMs?: number; afterCall?: (call: CallRecord) => unknown } = {},
   ) {}
 
   /** The three worker bindings, wrapped, as `send` overrides. */
@@ -143,18 +148,22 @@ export class FaultInjector {
     const record: CallRecord = { binding, method, target: describeTarget(args), nth };
     this.calls.push(record);
     const plan = this.plan;
-    if (!plan || plan.binding !== binding || plan.method !== method || plan.nth !== nth) return call();
+    if (!plan || plan.binding !== binding || (plan.method !== "*" && plan.method !== method) || (plan.nth !== "every" && plan.nth !== nth)) {
+      const answer = await call();
+      await this.options.afterCall?.(record);
+      return answer;
+    }
     this.injected = record;
     switch (plan.mode) {
       case "throw":
-        throw new InjectedFault(`injected failure of ${counter}`);
+        throw new InjectedFault(plan.message ?? `injected failure of ${counter}`);
       case "lost":
         await call().catch(() => {});
-        throw new InjectedFault(`answer of ${counter} lost`);
+        throw new InjectedFault(plan.message ?? `answer of ${counter} lost`);
       case "hang":
         return new Promise((_, reject) => {
           if (this.options.stallMs !== undefined) {
-            setTimeout(() => reject(new InjectedFault(`${counter} timed out`)), this.options.stallMs);
+            setTimeout(() => reject(new InjectedFault(plan.message ?? `${counter} timed out`)), this.options.stallMs);
           }
         });
     }

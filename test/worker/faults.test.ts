@@ -17,7 +17,8 @@ import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterAll, describe, expect, it } from "vitest";
 import { FaultInjector, injectIntoLedger, type BindingName, type CallRecord, type FaultMode, type FaultPlan } from "./fault-bindings";
-import { BASE, client, json, newSystem, patternBytes, send, sha256Hex, type TestSystem } from "./helpers";
+import { STAGING_PREFIX } from "../../src/backups/keys";
+import { BASE, client, json, keyOf, newSystem, organizationLedger, patternBytes, prefixOf, send, sha256Hex, stagingPrefixOf, type TestSystem } from "./helpers";
 import { uuidv7At } from "./model";
 
 const MAX_PER_SYSTEM = 2;
@@ -99,7 +100,7 @@ async function prepare(op: Operation): Promise<Context> {
     if (op.ledgerLost) {
       const id = `${uuidv7At(Date.now() - 60_000 + i)}.tar.gz`;
       const sha256 = await sha256Hex(bytes);
-      await env.BACKUPS.put(`${system.org}/${system.key}/${id}`, bytes, {
+      await env.BACKUPS.put(keyOf(system, id), bytes, {
         sha256,
         customMetadata: { filename: "old.tar.gz", sha256, uploaded_at: new Date().toISOString(), uploader_ip: "10.0.0.1", system_id: system.record.system_id },
       });
@@ -135,7 +136,7 @@ interface Stored {
 }
 
 async function stored(system: TestSystem): Promise<Stored> {
-  const prefix = `${system.org}/${system.key}/`;
+  const prefix = prefixOf(system);
   const objects = new Map<string, number>();
   const unverified: string[] = [];
   for (const o of (await env.BACKUPS.list({ prefix, include: ["customMetadata"] })).objects) {
@@ -145,7 +146,7 @@ async function stored(system: TestSystem): Promise<Stored> {
     const digest = body ? await sha256Hex(new Uint8Array(await body.arrayBuffer())) : null;
     if (!o.customMetadata?.sha256 || digest !== o.customMetadata.sha256) unverified.push(id);
   }
-  const staging = (await env.BACKUPS.list({ prefix: `.staging/${prefix}` })).objects.length;
+  const staging = (await env.BACKUPS.list({ prefix: stagingPrefixOf(system) })).objects.length;
   return { objects, unverified, staging };
 }
 
@@ -158,7 +159,7 @@ interface LedgerState {
 }
 
 async function ledgerState(system: TestSystem): Promise<LedgerState> {
-  const stub = env.ORG_LEDGER.get(env.ORG_LEDGER.idFromName(system.org));
+  const stub = organizationLedger(system.org);
   return runInDurableObject(stub, async (_instance, state) => {
     const sql = state.storage.sql;
     const hasTable = sql.exec("SELECT name FROM sqlite_master WHERE name = 'backups'").toArray().length > 0;
@@ -260,7 +261,7 @@ async function runCase(op: Operation, point: CallRecord, mode: FaultMode): Promi
   const retryOk = again.status === retryExpected || (op.name === "delete" && again.status === 404 && !after.objects.has(prior[1].id));
   retry = String(again.status);
   if (!retryOk) violations.push(`retry answered ${again.status}`);
-  const stub = env.ORG_LEDGER.get(env.ORG_LEDGER.idFromName(system.org));
+  const stub = organizationLedger(system.org);
   if (await runDurableObjectAlarm(stub)) retry += " + alarm";
   const settled = await stored(system);
   const settledLedger = await ledgerState(system);
@@ -289,7 +290,7 @@ async function runCase(op: Operation, point: CallRecord, mode: FaultMode): Promi
 
 function describePoint(point: CallRecord): string {
   if (point.binding === "BACKUPS" || point.binding === "LEDGER.BACKUPS") {
-    if (point.target.startsWith(".staging/")) return " (staging)";
+    if (point.target.startsWith(STAGING_PREFIX)) return " (staging)";
     if (point.target.startsWith("prefix=")) return " (listing)";
     return point.method === "delete" && point.binding === "LEDGER.BACKUPS" ? " (prune)" : "";
   }

@@ -7,6 +7,7 @@ import worker from "../../src/index";
 import { checkConformance } from "./openapi-conformance";
 import { generateSystemCredentials, type SystemRecord } from "../../src/auth/secret";
 import { bytesToHex } from "../../src/platform/codec";
+import { backupKey, organizationPrefix, STAGING_PREFIX, systemPrefix, type SystemScope } from "../../src/backups/keys";
 
 export const BASE = "https://vault.test/api/systems/backups";
 
@@ -29,10 +30,11 @@ export async function newSystem(options: { org?: string; record?: Partial<System
   const { systemKey, systemSecret, record } = await generateSystemCredentials(org);
   const full = { ...record, ...options.record };
   await env.SYSTEMS.put(systemKey, JSON.stringify(full));
-  return { key: systemKey, secret: systemSecret, org, record: full, authorization: basic(systemKey, systemSecret) };
+  return { key: systemKey, secret: systemSecret, org, record: full, authorization: basicAuthorization(systemKey, systemSecret) };
 }
 
-export function basic(user: string, password: string): string {
+/** The `Authorization` header value of HTTP Basic for a user and password. */
+export function basicAuthorization(user: string, password: string): string {
   return "Basic " + btoa(user + ":" + password);
 }
 
@@ -130,6 +132,25 @@ export async function objectKeys(prefix: string): Promise<string[]> {
     cursor = page.truncated ? page.cursor : undefined;
   } while (cursor);
   return keys;
+}
+
+/** A test system's organisation and key as src's key scope. */
+function scopeOf(system: Pick<TestSystem, "org" | "key">): SystemScope {
+  return { organizationId: system.org, systemKey: system.key };
+}
+
+/** `{org}/{key}/`: a test system's object prefix, built by src's key functions. */
+export const prefixOf = (system: Pick<TestSystem, "org" | "key">): string => systemPrefix(scopeOf(system));
+/** The object key of one backup of a test system, built by src's key functions. */
+export const keyOf = (system: Pick<TestSystem, "org" | "key">, id: string): string => backupKey(scopeOf(system), id);
+/** `.staging/{org}/{key}/`: where a test system's uploads are staged. */
+export const stagingPrefixOf = (system: Pick<TestSystem, "org" | "key">): string => STAGING_PREFIX + prefixOf(system);
+/** `.staging/{org}/`: where every upload of an organisation is staged. */
+export const organizationStagingPrefix = (org: string): string => STAGING_PREFIX + organizationPrefix(org);
+
+/** The organisation's ledger: the stub of its Durable Object. */
+export function organizationLedger(org: string) {
+  return env.ORG_LEDGER.get(env.ORG_LEDGER.idFromName(org));
 }
 
 /** Byte-exact comparison (vitest's deep equality is far too slow for megabytes). */

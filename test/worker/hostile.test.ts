@@ -9,11 +9,11 @@ import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { FaultInjector } from "./fault-bindings";
-import { BASE, basic, client, json, newSystem, patternBytes, randomIp, send, sha256Hex, type TestSystem } from "./helpers";
+import { organizationPrefix } from "../../src/backups/keys";
+import { BASE, basicAuthorization, client, json, keyOf, newSystem, NO_RATE_LIMITS, organizationLedger, organizationStagingPrefix, patternBytes, prefixOf, randomIp, send, sha256Hex, stagingPrefixOf, type Overrides, type TestSystem } from "./helpers";
 import { expectRange, sanitisedFilename, type RangeSpec } from "./model";
 import { fcParameters, fcSeed, fcTimeout } from "./seeds";
 
-const RELAXED = { BACKUP_RATE_LIMIT_PER_MINUTE: "0", BACKUP_RATE_LIMIT_PER_HOUR: "0" };
 const CONTRACT_STATUSES = new Set([200, 201, 206, 304, 400, 401, 403, 404, 405, 411, 413, 416, 429, 503]);
 const BODYLESS = new Set([206, 304]);
 // What an answer must never show: stack frames, source paths, error class names, binding or
@@ -34,7 +34,7 @@ interface Observed {
 }
 
 /** Sends a request with counting bindings and reads the whole answer. */
-async function observe(build: () => Request, overrides: Record<string, string> = RELAXED): Promise<Observed | null> {
+async function observe(build: () => Request, overrides: Overrides = NO_RATE_LIMITS): Promise<Observed | null> {
   let request: Request;
   try {
     request = build();
@@ -81,17 +81,17 @@ function expectNoStorage(o: Observed, kvReads = 0): void {
 
 /** Every R2 key or prefix touched is the system's own (or its own staging area); the ledger is its organisation's. */
 function expectOwnStorageOnly(o: Observed, system: TestSystem): void {
-  const own = `${system.org}/${system.key}/`;
+  const own = prefixOf(system);
   for (const call of o.calls.callsTo("BACKUPS")) {
     const target = call.target.replace(/^prefix=/, "");
-    expect(target.startsWith(own) || target.startsWith(`.staging/${own}`), `${call.method} ${target}`).toBe(true);
+    expect(target.startsWith(own) || target.startsWith(stagingPrefixOf(system)), `${call.method} ${target}`).toBe(true);
   }
   for (const call of o.calls.callsTo("ORG_LEDGER")) if (call.target.startsWith("system=")) expect(call.target).toBe(`system=${system.key}`);
 }
 
 /** Upload one backup through the real bindings and return its id. */
 async function seedBackup(system: TestSystem, bytes: Uint8Array, filename = "seed.tar.gz"): Promise<string> {
-  const response = await client(system, RELAXED).upload(bytes, filename);
+  const response = await client(system, NO_RATE_LIMITS).upload(bytes, filename);
   expect(response.status).toBe(201);
   return (await json(response)).data.id;
 }
@@ -307,12 +307,12 @@ describe("hostile inputs never get a 500, an internal, or a storage call they sh
       }),
       fcParameters(150),
     );
-    expect(await env.BACKUPS.head(`${other.org}/${other.key}/${otherId}`)).not.toBeNull();
+    expect(await env.BACKUPS.head(keyOf(other, otherId))).not.toBeNull();
   }, fcTimeout(150, 60_000));
 
   it("X-Filename: stored under a sanitised name, never a path, a quote or a line break in any header", async () => {
     const system = await newSystem();
-    const prefix = `${system.org}/${system.key}/`;
+    const prefix = prefixOf(system);
     await fc.assert(
       fc.asyncProperty(hostileFilename, async (filename) => {
         const o = await observe(
@@ -391,7 +391,7 @@ describe("hostile inputs never get a 500, an internal, or a storage call they sh
       }),
       fcParameters(150),
     );
-    expect(await env.BACKUPS.head(`${other.org}/${other.key}/${otherId}`)).not.toBeNull();
+    expect(await env.BACKUPS.head(keyOf(other, otherId))).not.toBeNull();
   }, fcTimeout(150, 60_000));
 
   it("uploads with a lying, malformed or missing Content-Length, chunked or empty bodies: refused, nothing kept", async () => {
@@ -432,10 +432,10 @@ describe("hostile inputs never get a 500, an internal, or a storage call they sh
             expect(o.status).toBe(400);
           }
           // Nothing but an honest upload is kept: no object, no staging leftover, no quota held.
-          const kept = (await env.BACKUPS.list({ prefix: `${system.org}/` })).objects;
+          const kept = (await env.BACKUPS.list({ prefix: organizationPrefix(system.org) })).objects;
           expect(kept.length).toBe(o.status === 201 ? 1 : 0);
-          expect((await env.BACKUPS.list({ prefix: `.staging/${system.org}/` })).objects).toEqual([]);
-          const usage = await env.ORG_LEDGER.get(env.ORG_LEDGER.idFromName(system.org)).usageBytes(system.org);
+          expect((await env.BACKUPS.list({ prefix: organizationStagingPrefix(system.org) })).objects).toEqual([]);
+          const usage = await organizationLedger(system.org).usageBytes(system.org);
           expect(usage).toBe(o.status === 201 ? size : 0);
         },
       ),

@@ -4,24 +4,19 @@
 // (R2's list pages, generated in key order with a delay per page) in place of the ledger's own
 // R2 binding; the rows are real SQLite rows in the Durable Object.
 
-import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { OrgLedger, ReserveRequest } from "../../src/ledger/org-ledger";
-import { newOrg } from "./helpers";
+import { keyOf, newOrg, organizationLedger } from "./helpers";
 
 const OBJECTS = 200_000;
 const PER_SYSTEM = 500;
 const PAGE_DELAY_MS = 10;
 
-function ledger(org: string) {
-  return env.ORG_LEDGER.get(env.ORG_LEDGER.idFromName(org));
-}
-
 /** The n-th object of the simulated organisation, in R2's key order. */
 function objectKey(org: string, n: number): string {
   const system = `NETH-${String(Math.floor(n / PER_SYSTEM)).padStart(5, "0")}`;
-  return `${org}/${system}/${(n % PER_SYSTEM).toString(16).padStart(8, "0")}-0000-7000-8000-000000000000.gpg`;
+  return keyOf({ org, key: system }, `${(n % PER_SYSTEM).toString(16).padStart(8, "0")}-0000-7000-8000-000000000000.gpg`);
 }
 
 /** An R2 bucket whose listing holds `count` objects of 100 bytes (minus `missing`), `PAGE_DELAY_MS` per page. */
@@ -41,7 +36,7 @@ function simulatedBucket(org: string, count: number, missing = new Set<number>()
 }
 
 async function useBucket(org: string, bucket: R2Bucket): Promise<void> {
-  await runInDurableObject(ledger(org), (instance) => {
+  await runInDurableObject(organizationLedger(org), (instance) => {
     const holder = instance as unknown as { env: Env };
     holder.env = { ...holder.env, BACKUPS: bucket };
   });
@@ -51,7 +46,7 @@ const reserveOf = (org: string, quota: number): ReserveRequest => ({ organizatio
 
 /** Runs `call` inside the ledger with every SQL statement recorded: the total rows read, and each statement with its bindings. */
 async function traced<T>(org: string, call: (instance: OrgLedger) => Promise<T>) {
-  return runInDurableObject(ledger(org), async (instance, state) => {
+  return runInDurableObject(organizationLedger(org), async (instance, state) => {
     const holder = instance as unknown as { sql: SqlStorage };
     const real = holder.sql;
     const statements: { query: string; bindings: unknown[]; cursor: SqlStorageCursor<Record<string, SqlStorageValue>> }[] = [];
@@ -81,7 +76,7 @@ async function traced<T>(org: string, call: (instance: OrgLedger) => Promise<T>)
 
 /** Seeds `count` committed rows straight into the ledger's table (one statement). */
 async function seedRows(org: string, count: number): Promise<void> {
-  await runInDurableObject(ledger(org), (_instance, state) => {
+  await runInDurableObject(organizationLedger(org), (_instance, state) => {
     state.storage.sql.exec(
       `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
        INSERT INTO backups (system_key, id, size, committed_at)
@@ -95,7 +90,7 @@ describe("admission in constant time", () => {
   it("a reserve, a commit and a release read the same rows at 0 and at 200,000 backups, every query through an index", async () => {
     const cost = async (rows: number) => {
       const org = newOrg();
-      await ledger(org).usageBytes(org); // built (empty R2)
+      await organizationLedger(org).usageBytes(org); // built (empty R2)
       if (rows > 0) await seedRows(org, rows);
       const policy = { maxPerSystem: 10, maxSizePerSystem: 1e12, protectDaily: 1, protectWeekly: 4, protectMonthly: 3 };
       return traced(org, async (l) => {
@@ -121,7 +116,7 @@ describe("admission in constant time", () => {
 describe("rebuild and reconciliation of 200,000 objects, page by page", () => {
   it("rebuilds without a long blocking step, failing uploads closed only while the usage is unknown, then reconciles", async () => {
     const org = newOrg();
-    const stub = ledger(org);
+    const stub = organizationLedger(org);
     await useBucket(org, simulatedBucket(org, OBJECTS));
     // The first call starts the rebuild and runs its first page; the usage is not known yet.
     expect(await stub.reserve(reserveOf(org, 1e15))).toEqual({ ok: false, reason: "unknown" });

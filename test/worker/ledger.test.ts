@@ -7,13 +7,10 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { uuidv7 } from "../../src/backups/ids";
 import { OrgLedger } from "../../src/ledger/org-ledger";
 import { migrateLedger } from "../../src/ledger/schema";
-import { client, json, newSystem, patternBytes } from "./helpers";
+import { FaultInjector, injectIntoLedger } from "./fault-bindings";
+import { client, json, keyOf, newSystem, organizationLedger, patternBytes } from "./helpers";
 
 const HOUR = 3_600_000;
-
-function ledger(org: string) {
-  return env.ORG_LEDGER.get(env.ORG_LEDGER.idFromName(org));
-}
 
 afterEach(() => {
   vi.useRealTimers();
@@ -25,12 +22,12 @@ describe("ledger reconciliation with R2", () => {
     const api = client(system);
     const a = (await json(await api.upload(patternBytes(1000), "a.gpg"))).data;
     const b = (await json(await api.upload(patternBytes(500), "b.gpg"))).data;
-    const stub = ledger(system.org);
+    const stub = organizationLedger(system.org);
     expect(await stub.usageBytes(system.org)).toBe(1500);
 
     // A delete whose ledger update was lost, and an object whose rollback failed.
-    await env.BACKUPS.delete(`${system.org}/${system.key}/${a.id}`);
-    await env.BACKUPS.put(`${system.org}/${system.key}/${uuidv7()}.gpg`, patternBytes(300), { customMetadata: { sha256: "0".repeat(64) } });
+    await env.BACKUPS.delete(keyOf(system, a.id));
+    await env.BACKUPS.put(keyOf(system, `${uuidv7()}.gpg`), patternBytes(300), { customMetadata: { sha256: "0".repeat(64) } });
     expect(await stub.usageBytes(system.org)).toBe(1500);
 
     // A row committed within the last minute may not be in a page listed meanwhile: it is spared.
@@ -46,25 +43,14 @@ describe("ledger reconciliation with R2", () => {
     const system = await newSystem();
     const api = client(system);
     const a = (await json(await api.upload(patternBytes(100), "a.gpg"))).data;
-    const stub = ledger(system.org);
+    const stub = organizationLedger(system.org);
     // The page is listed (the object is in it), then the system deletes the backup, then the page is applied.
-    await runInDurableObject(stub, (instance) => {
-      const holder = instance as unknown as { env: Env };
-      const bucket = holder.env.BACKUPS;
-      holder.env = {
-        ...holder.env,
-        BACKUPS: new Proxy(bucket, {
-          get: (target, prop) =>
-            prop === "list"
-              ? async (options: R2ListOptions) => {
-                  const page = await target.list(options);
-                  expect((await api.remove(a.id)).status).toBe(200);
-                  return page;
-                }
-              : (Reflect.get(target, prop) as Function).bind(target),
-        }),
-      };
+    const deleteAfterListing = new FaultInjector(null, {
+      afterCall: async (call) => {
+        if (call.method === "list") expect((await api.remove(a.id)).status).toBe(200);
+      },
     });
+    await injectIntoLedger(deleteAfterListing, system.org);
     expect(await stub.reconcile(system.org)).toEqual({ dropped: 0, added: 0 });
     expect(await stub.usageBytes(system.org)).toBe(0);
   });
@@ -72,14 +58,14 @@ describe("ledger reconciliation with R2", () => {
   it("schedules its daily reconciliation outside 00:00–06:00 UTC, and runs it from the alarm once due", async () => {
     const system = await newSystem();
     await (await client(system).upload("x", "x.gpg")).body?.cancel();
-    const stub = ledger(system.org);
+    const stub = organizationLedger(system.org);
     const alarm = (await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm()))!;
     expect(alarm).toBeGreaterThan(Date.now() + HOUR - 60_000);
     expect(alarm).toBeLessThanOrEqual(Date.now() + 25 * HOUR);
     expect(new Date(alarm).getUTCHours()).toBeGreaterThanOrEqual(6);
 
     // An unrecorded object, and the alarm's time come: the reconciliation runs from the alarm.
-    await env.BACKUPS.put(`${system.org}/${system.key}/${uuidv7()}.gpg`, patternBytes(10), { customMetadata: { sha256: "0".repeat(64) } });
+    await env.BACKUPS.put(keyOf(system, `${uuidv7()}.gpg`), patternBytes(10), { customMetadata: { sha256: "0".repeat(64) } });
     vi.setSystemTime(alarm);
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(await stub.usageBytes(system.org)).toBe(11);
@@ -91,7 +77,7 @@ describe("ledger reconciliation with R2", () => {
   it("postpones a reconciliation that comes due during the backup hours to 06:00 UTC", async () => {
     const system = await newSystem();
     await (await client(system).upload("x", "x.gpg")).body?.cancel();
-    const stub = ledger(system.org);
+    const stub = organizationLedger(system.org);
     const alarm = (await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm()))!;
     const nightAfter = Math.ceil(alarm / (24 * HOUR)) * 24 * HOUR + 2 * HOUR; // 02:00 UTC after it was due
     vi.setSystemTime(nightAfter);
@@ -104,7 +90,7 @@ describe("ledger reconciliation with R2", () => {
 
   it("upgrades a ledger of the first version in place: totals seeded from its rows, ages from its ids until reconciled", async () => {
     const system = await newSystem();
-    const stub = ledger(system.org);
+    const stub = organizationLedger(system.org);
     const id = `${uuidv7(Date.now() - 3 * 86_400_000)}.gpg`;
     await runInDurableObject(stub, (_instance, state) => {
       const sql = state.storage.sql;
@@ -124,7 +110,7 @@ describe("ledger reconciliation with R2", () => {
       expect(sql.exec("SELECT committed_at FROM backups").one().committed_at).toBeNull();
     });
     expect(await stub.usageBytes(system.org)).toBe(750);
-    await env.BACKUPS.put(`${system.org}/${system.key}/${id}`, patternBytes(700), { customMetadata: { sha256: "x" } });
+    await env.BACKUPS.put(keyOf(system, id), patternBytes(700), { customMetadata: { sha256: "0".repeat(64) } });
     expect(await stub.reconcile(system.org)).toEqual({ dropped: 0, added: 0 });
     const committedAt = await runInDurableObject(stub, (_instance, state) => state.storage.sql.exec("SELECT committed_at FROM backups").one().committed_at);
     expect(committedAt).toBeGreaterThan(Date.now() - 60_000); // filled from R2's own time for the object
@@ -139,7 +125,7 @@ describe("ledger schema migration", () => {
     const first = await api.upload(bytes, "a.gpg");
     expect(first.status).toBe(201);
     await first.arrayBuffer();
-    const stub = ledger(system.org);
+    const stub = organizationLedger(system.org);
     const columns = (state: DurableObjectState) => state.storage.sql.exec<{ name: string }>("PRAGMA table_info(backups)").toArray().map((c) => c.name);
     await runInDurableObject(stub, (_instance, state) => {
       // The table as the first deployment created it; then the ledger starts again (twice: idempotent).

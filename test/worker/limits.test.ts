@@ -5,14 +5,12 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { uuidv7 } from "../../src/backups/ids";
 import { parseLimits } from "../../src/config";
-import { client, json, newOrg, newSystem, NO_RATE_LIMITS, objectKeys, patternBytes, type Overrides } from "./helpers";
-
-function ledger(org: string) {
-  return env.ORG_LEDGER.get(env.ORG_LEDGER.idFromName(org));
-}
+import { FaultInjector } from "./fault-bindings";
+import { organizationPrefix } from "../../src/backups/keys";
+import { client, json, keyOf, newOrg, newSystem, NO_RATE_LIMITS, objectKeys, organizationLedger, organizationStagingPrefix, patternBytes, prefixOf, type Overrides } from "./helpers";
 
 async function storedIds(system: { org: string; key: string }): Promise<string[]> {
-  const prefix = `${system.org}/${system.key}/`;
+  const prefix = prefixOf(system);
   return (await objectKeys(prefix)).map((k) => k.slice(prefix.length)).sort().reverse();
 }
 
@@ -37,7 +35,7 @@ describe("retention per system", () => {
     expect(atRest).toHaveLength(3);
     for (const id of atRest) expect(committed).toContain(id);
     expect(atRest).toContain([...committed].sort().at(-1));
-    expect(await ledger(system.org).usageBytes(system.org)).toBe(3 * 2048);
+    expect(await organizationLedger(system.org).usageBytes(system.org)).toBe(3 * 2048);
   });
 
   it("prunes the oldest until the size cap holds, and refuses a single upload above it with 413, pruning nothing", async () => {
@@ -84,7 +82,7 @@ describe("organisation quota", () => {
     const afterDelete = await b.upload(patternBytes(90_000), "q.gpg");
     expect(afterDelete.status).toBe(201);
     await afterDelete.body?.cancel();
-    expect(await ledger(org).usageBytes(org)).toBe(4 * 90_000);
+    expect(await organizationLedger(org).usageBytes(org)).toBe(4 * 90_000);
   });
 
   it("stays exact under concurrent uploads from many systems of one organisation", async () => {
@@ -97,48 +95,37 @@ describe("organisation quota", () => {
     const statuses = responses.map((r) => r.status).sort();
     await Promise.all(responses.map((r) => r.body?.cancel()));
     expect(statuses).toEqual([...Array(5).fill(201), ...Array(5).fill(413)]);
-    expect(await ledger(org).usageBytes(org)).toBe(50_000);
-    expect((await objectKeys(`${org}/`)).length).toBe(5);
+    expect(await organizationLedger(org).usageBytes(org)).toBe(50_000);
+    expect((await objectKeys(organizationPrefix(org))).length).toBe(5);
   });
 
   it("refuses with 503 (fail closed) when the ledger cannot be reached, storing nothing", async () => {
     const system = await newSystem();
-    const brokenLedger = {
-      idFromName: (name: string) => env.ORG_LEDGER.idFromName(name),
-      get: () => new Proxy({}, { get: () => () => Promise.reject(new Error("Durable Object reset")) }),
-    };
-    const response = await client(system, { ORG_LEDGER: brokenLedger }).upload("x", "x.gpg");
+    const brokenLedger = new FaultInjector({ binding: "ORG_LEDGER", method: "*", nth: "every", mode: "throw", message: "Durable Object reset" });
+    const response = await client(system, { ORG_LEDGER: brokenLedger.overrides().ORG_LEDGER }).upload("x", "x.gpg");
     expect(response.status).toBe(503);
     expect(await json(response)).toEqual({ code: 503, message: "backup storage unavailable", data: null });
-    expect(await objectKeys(`${system.org}/`)).toEqual([]);
+    expect(await objectKeys(organizationPrefix(system.org))).toEqual([]);
   });
 
   it("takes the object back and frees the reservation when the ledger cannot record the upload", async () => {
     const system = await newSystem();
-    const failingCommit = {
-      idFromName: (name: string) => env.ORG_LEDGER.idFromName(name),
-      get: (id: DurableObjectId) => {
-        const stub = env.ORG_LEDGER.get(id);
-        return new Proxy(stub, {
-          get: (target, prop) => (prop === "commit" ? () => Promise.reject(new Error("ledger overloaded")) : Reflect.get(target, prop)),
-        });
-      },
-    };
-    const response = await client(system, { ORG_LEDGER: failingCommit }).upload(patternBytes(5000), "x.gpg");
+    const failingCommit = new FaultInjector({ binding: "ORG_LEDGER", method: "commit", nth: "every", mode: "throw", message: "ledger overloaded" });
+    const response = await client(system, { ORG_LEDGER: failingCommit.overrides().ORG_LEDGER }).upload(patternBytes(5000), "x.gpg");
     expect(response.status).toBe(503);
     expect(await json(response)).toEqual({ code: 503, message: "backup storage unavailable", data: null });
-    expect(await objectKeys(`${system.org}/`)).toEqual([]);
-    expect(await objectKeys(`.staging/${system.org}/`)).toEqual([]);
-    expect(await ledger(system.org).usageBytes(system.org)).toBe(0);
+    expect(await objectKeys(organizationPrefix(system.org))).toEqual([]);
+    expect(await objectKeys(organizationStagingPrefix(system.org))).toEqual([]);
+    expect(await organizationLedger(system.org).usageBytes(system.org)).toBe(0);
   });
 
   it("rebuilds the usage figure from R2 when the ledger has no state", async () => {
     const org = newOrg();
     const system = await newSystem({ org });
-    await env.BACKUPS.put(`${org}/${system.key}/${uuidv7()}.gpg`, patternBytes(1234), { customMetadata: { sha256: "x" } });
-    await env.BACKUPS.put(`${org}/NETH-other/${uuidv7()}.gpg`, patternBytes(766), { customMetadata: { sha256: "x" } });
-    await env.BACKUPS.put(`${org}/NETH-other/not-a-backup.txt`, "ignored");
-    expect(await ledger(org).usageBytes(org)).toBe(2000);
+    await env.BACKUPS.put(keyOf(system, `${uuidv7()}.gpg`), patternBytes(1234), { customMetadata: { sha256: "x" } });
+    await env.BACKUPS.put(keyOf({ org, key: "NETH-other" }, `${uuidv7()}.gpg`), patternBytes(766), { customMetadata: { sha256: "x" } });
+    await env.BACKUPS.put(keyOf({ org, key: "NETH-other" }, "not-a-backup.txt"), "ignored");
+    expect(await organizationLedger(org).usageBytes(org)).toBe(2000);
   });
 
   it("counts a disabled quota (0) as no limit", async () => {

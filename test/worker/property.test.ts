@@ -10,7 +10,7 @@ import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it, vi } from "vitest";
 import { generateSecret } from "../../src/auth/secret";
-import { BASE, basic, json, newOrg, newSystem, patternBytes, send, sha256Hex } from "./helpers";
+import { BASE, basicAuthorization, json, keyOf, newOrg, newSystem, organizationLedger, patternBytes, prefixOf, send, sha256Hex, stagingPrefixOf } from "./helpers";
 import {
   ContractModel,
   expectRange,
@@ -75,7 +75,7 @@ function systemAt(model: ContractModel, index: number): ModelSystem {
 async function call(system: ModelSystem, secret: string, path: string, init: RequestInit = {}): Promise<Response> {
   STATS.requests++;
   const headers = new Headers(init.headers);
-  headers.set("Authorization", basic(system.key, secret));
+  headers.set("Authorization", basicAuthorization(system.key, secret));
   return send(new Request(BASE + path, { ...init, headers }), OVERRIDES);
 }
 
@@ -136,7 +136,7 @@ class ListCommand implements Cmd {
     expect(body.data.backups).toEqual(expected.map(metadataOf));
     for (const listed of body.data.backups) {
       // Every listed digest is the digest of the bytes stored under that id.
-      const object = await env.BACKUPS.get(`${system.org}/${system.key}/${listed.id}`);
+      const object = await env.BACKUPS.get(keyOf(system, listed.id));
       expect(object).not.toBeNull();
       expect(await sha256Hex(new Uint8Array(await object!.arrayBuffer()))).toBe(listed.sha256);
     }
@@ -224,7 +224,7 @@ class DownloadCommand implements Cmd {
         expect(await response.text()).toBe("");
       } else await envelopeOf(response, expected);
       // Nobody else's backup was touched by the attempt.
-      if (owner && owner !== system) expect(await env.BACKUPS.head(`${owner.org}/${owner.key}/${id}`)).not.toBeNull();
+      if (owner && owner !== system) expect(await env.BACKUPS.head(keyOf(owner, id))).not.toBeNull();
       return;
     }
     const backup = expected;
@@ -269,10 +269,10 @@ class DeleteCommand implements Cmd {
     tally(`DELETE ${this.ref.kind}${owner && owner.org !== system.org ? " (other org)" : ""} ${expected}`);
     if (expected === 200) {
       expect(body.data).toEqual({ id });
-      expect(await env.BACKUPS.head(`${system.org}/${system.key}/${id}`)).toBeNull();
+      expect(await env.BACKUPS.head(keyOf(system, id))).toBeNull();
     } else if (owner && owner !== system) {
       // Another system's backup survives the attempt.
-      expect(await env.BACKUPS.head(`${owner.org}/${owner.key}/${id}`)).not.toBeNull();
+      expect(await env.BACKUPS.head(keyOf(owner, id))).not.toBeNull();
     }
   }
   toString = () => `delete(s${this.sys}, ${this.cred}, ${this.ref.kind}#${this.ref.n})`;
@@ -365,7 +365,7 @@ const weighted = [commands[0], commands[1], commands[1], commands[1], commands[2
 /** What R2 and the ledger must hold at the end of a sequence, whatever the steps were. */
 async function auditStorage(model: ContractModel): Promise<void> {
   for (const system of model.systems.values()) {
-    const prefix = `${system.org}/${system.key}/`;
+    const prefix = prefixOf(system);
     const listed = await env.BACKUPS.list({ prefix, include: ["customMetadata"] });
     expect(listed.truncated).toBe(false);
     expect(listed.objects.map((o) => o.key).sort()).toEqual(system.backups.map((b) => prefix + b.id).sort());
@@ -375,10 +375,10 @@ async function auditStorage(model: ContractModel): Promise<void> {
       expect(await sha256Hex(bytes)).toBe(object!.customMetadata!.sha256);
       expect(bytes).toEqual(backup.bytes);
     }
-    expect((await env.BACKUPS.list({ prefix: `.staging/${prefix}` })).objects).toEqual([]);
+    expect((await env.BACKUPS.list({ prefix: stagingPrefixOf(system) })).objects).toEqual([]);
   }
   for (const org of new Set([...model.systems.values()].map((s) => s.org))) {
-    const stub = env.ORG_LEDGER.get(env.ORG_LEDGER.idFromName(org));
+    const stub = organizationLedger(org);
     expect(await stub.usageBytes(org)).toBe(model.orgUsage(org));
   }
 }

@@ -5,7 +5,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { RECORD_BOUNDS } from "../../src/auth/secret";
-import { BASE, json, newSystem, objectKeys, send } from "./helpers";
+import { organizationPrefix } from "../../src/backups/keys";
+import { BASE, json, keyOf, newSystem, objectKeys, send } from "./helpers";
 
 const R2_METADATA_LIMIT = 8192;
 
@@ -46,7 +47,7 @@ describe("credential records within bounds keep backup metadata far below R2's 8
     const response = await upload(system, { "X-Filename": "f".repeat(400) + ".tar.gz.gpg", "CF-Connecting-IP": "9".repeat(5000) });
     expect(response.status).toBe(201);
     const { id } = (await json(response)).data;
-    const head = (await env.BACKUPS.head(`${org}/${system.key}/${id}`))!;
+    const head = (await env.BACKUPS.head(keyOf(system, id)))!;
     expect(head.customMetadata!.system_id).toHaveLength(RECORD_BOUNDS.systemId);
     expect(head.customMetadata!.uploader_ip).toHaveLength(64);
     expect(metadataBytes(head.customMetadata)).toBeLessThan(1024);
@@ -62,7 +63,7 @@ describe("credential records within bounds keep backup metadata far below R2's 8
       const response = await upload(system);
       expect(response.status).toBe(401);
       expect((await json(response)).message).toBe("invalid token");
-      expect(await objectKeys(`${system.org}/`)).toEqual([]);
+      expect(await objectKeys(organizationPrefix(system.org))).toEqual([]);
     }
   });
 });

@@ -3,12 +3,11 @@
 // The simulations start in 2031, ahead of the real clock, so that no alarm the ledger schedules
 // at a simulated time comes due while they run.
 
-import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { isoWeek, utcDay, utcMonth, type RetentionPolicy } from "../../src/backups/retention";
 import { uuidv7 } from "../../src/backups/ids";
-import { client, json, newSystem, NO_RATE_LIMITS } from "./helpers";
+import { client, json, newSystem, NO_RATE_LIMITS, organizationLedger } from "./helpers";
 import { protectedTier } from "./model";
 import { fcSeed } from "./seeds";
 
@@ -41,7 +40,7 @@ interface Sim {
 describe("retention over 130 days of daily uploads, with floods on random days", () => {
   it("keeps, every day, the 10 newest, yesterday's, four ISO weeks and three months, never more than MAX + DAILY + WEEKLY + MONTHLY", async () => {
     const system = await newSystem();
-    const stub = env.ORG_LEDGER.get(env.ORG_LEDGER.idFromName(system.org));
+    const stub = organizationLedger(system.org);
     const pick = random(fcSeed());
     const floodDays = new Set(Array.from({ length: 8 }, () => 5 + pick(125)));
     const all: Sim[] = [];
@@ -132,7 +131,7 @@ function modelRetention(backups: Sim[], now: number): Sim[] {
 
 /** The system's backups as the ledger holds them (pruned ones are deleted within the commit). */
 async function keptRows(system: { org: string; key: string }): Promise<Sim[]> {
-  const stub = env.ORG_LEDGER.get(env.ORG_LEDGER.idFromName(system.org));
+  const stub = organizationLedger(system.org);
   return runInDurableObject(stub, (_instance, state) =>
     state.storage.sql
       .exec<{ id: string; committed_at: number }>("SELECT id, committed_at FROM backups WHERE system_key = ? ORDER BY committed_at", system.key)

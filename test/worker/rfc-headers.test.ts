@@ -4,6 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { parseClientDigest } from "../../src/backups/request-headers";
 import { dictionaryMembers } from "../../src/http/structured-fields";
+import { organizationPrefix } from "../../src/backups/keys";
 import { client, json, newSystem, NO_RATE_LIMITS, objectKeys, sha256Hex } from "./helpers";
 
 const b64 = (hex: string) => btoa(String.fromCharCode(...hex.match(/../g)!.map((h) => parseInt(h, 16))));
@@ -53,7 +54,7 @@ describe("Content-Digest (RFC 9530)", () => {
     const contradicting = await api.upload("payload", "c.gpg", { "Content-Digest": `sha-256=:${b64(hex)}:, sha-256=:${b64(await sha256Hex("x"))}:` });
     expect(contradicting.status).toBe(400);
     expect(await json(contradicting)).toEqual({ code: 400, message: "invalid Content-Digest or X-Checksum-SHA256", data: null });
-    expect(await objectKeys(`${system.org}/`)).toHaveLength(2);
+    expect(await objectKeys(organizationPrefix(system.org))).toHaveLength(2);
   });
 });
 

@@ -13,7 +13,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { generateSecret } from "../../src/auth/secret";
 import { FaultInjector, injectIntoLedger } from "./fault-bindings";
-import { BASE, basic, client, json, newSystem, NO_RATE_LIMITS, patternBytes, randomIp, send, sha256Hex, type TestSystem } from "./helpers";
+import { BASE, basicAuthorization, client, json, keyOf, newOrg, newSystem, NO_RATE_LIMITS, patternBytes, randomIp, send, sha256Hex, type TestSystem } from "./helpers";
 import { uuidv7At } from "./model";
 
 afterEach(() => {
@@ -61,13 +61,13 @@ describe("the credential check does the same work for every failure", () => {
     const malformedKey = `NETH-${crypto.randomUUID()}`;
     await env.SYSTEMS.put(malformedKey, "{not json");
     const cases = {
-      "unknown key": basic(`NETH-${crypto.randomUUID()}`, active.secret),
-      "wrong secret part": basic(active.key, sameLength(active.secret)),
-      "wrong public part": basic(active.key, `my_${"0".repeat(16)}.${secretPart}`),
+      "unknown key": basicAuthorization(`NETH-${crypto.randomUUID()}`, active.secret),
+      "wrong secret part": basicAuthorization(active.key, sameLength(active.secret)),
+      "wrong public part": basicAuthorization(active.key, `my_${"0".repeat(16)}.${secretPart}`),
       suspended: suspended.authorization,
       deleted: deleted.authorization,
       unregistered: unregistered.authorization,
-      "malformed record": basic(malformedKey, active.secret),
+      "malformed record": basicAuthorization(malformedKey, active.secret),
     };
     const baseline = await workOf(active.authorization);
     expect(baseline.status).toBe(200);
@@ -92,7 +92,7 @@ describe("the credential check does the same work for every failure", () => {
 
   it("a secret without the my_<public>.<secret> shape is still hashed and compared once", async () => {
     const active = await newSystem();
-    const work = await workOf(basic(active.key, "x".repeat(60)));
+    const work = await workOf(basicAuthorization(active.key, "x".repeat(60)));
     expect(work.status).toBe(401);
     expect(work.digests).toEqual([16 + 60]);
     expect(work.comparisons).toEqual([[32, 32]]);
@@ -115,7 +115,7 @@ describe("logs never carry a credential or a hash", () => {
     const first = (await json(await api.upload(patternBytes(500), "a.tar.gz"))).data.id;
     await (await api.list()).arrayBuffer();
     await (await api.download(first)).arrayBuffer();
-    await send(new Request(BASE, { headers: { Authorization: basic(system.key, system.secret + "x") } })).then((r) => r.arrayBuffer());
+    await send(new Request(BASE, { headers: { Authorization: basicAuthorization(system.key, system.secret + "x") } })).then((r) => r.arrayBuffer());
     await send(new Request(BASE, { headers: { Authorization: "Basic " + btoa(`${system.key}:${system.secret}\x01`) } })).then((r) => r.arrayBuffer());
 
     // A malformed record (logged as such) whose clear secret is known to the caller.
@@ -152,7 +152,7 @@ describe("logs never carry a credential or a hash", () => {
     const rotated = await generateSecret();
     await env.SYSTEMS.put(system.key, JSON.stringify({ ...system.record, secret_public: rotated.secretPublic, secret_sha256: rotated.secretSha256 }));
     await send(new Request(BASE, { headers: { Authorization: system.authorization } })).then((r) => r.arrayBuffer());
-    await send(new Request(BASE, { headers: { Authorization: basic(system.key, rotated.systemSecret) } })).then((r) => r.arrayBuffer());
+    await send(new Request(BASE, { headers: { Authorization: basicAuthorization(system.key, rotated.systemSecret) } })).then((r) => r.arrayBuffer());
     vi.restoreAllMocks();
 
     expect(lines.length).toBeGreaterThan(5); // the faults above were logged: the scan has something to scan
@@ -206,7 +206,7 @@ describe("authenticated answers are never cached", () => {
 
 describe("what a leaked credential can and cannot do", () => {
   it("reaches only its own system's backups, is throttled, cannot rotate away the protected tier, and dies with rotation", async () => {
-    const org = `org_${crypto.randomUUID().slice(0, 8)}`;
+    const org = newOrg();
     const leaked = await newSystem({ org });
     const sibling = await newSystem({ org });
     const siblingId = (await json(await client(sibling).upload(patternBytes(100, 7), "s.gpg"))).data.id;
@@ -215,7 +215,7 @@ describe("what a leaked credential can and cannot do", () => {
     const oldId = `${uuidv7At(Date.now() - 8 * 24 * 3_600_000)}.tar.gz`;
     const oldBytes = patternBytes(200, 8);
     const oldSha = await sha256Hex(oldBytes);
-    await env.BACKUPS.put(`${org}/${leaked.key}/${oldId}`, oldBytes, {
+    await env.BACKUPS.put(keyOf(leaked, oldId), oldBytes, {
       sha256: oldSha,
       customMetadata: { filename: "old.tar.gz", sha256: oldSha, uploaded_at: "2026-01-01T00:00:00Z", uploader_ip: "10.0.0.1", system_id: leaked.record.system_id },
     });
@@ -250,7 +250,7 @@ describe("what a leaked credential can and cannot do", () => {
     const refused = await client(appendOnly).remove(kept);
     expect(refused.status).toBe(403);
     await refused.arrayBuffer();
-    expect(await env.BACKUPS.head(`${org}/${appendOnly.key}/${kept}`)).not.toBeNull();
+    expect(await env.BACKUPS.head(keyOf(appendOnly, kept))).not.toBeNull();
 
     // Rotation ends the leaked secret (here at once; at the edge within KV's cache time).
     const rotated = await generateSecret();
@@ -258,6 +258,6 @@ describe("what a leaked credential can and cannot do", () => {
     const after = await attacker.list();
     expect(after.status).toBe(401);
     await after.arrayBuffer();
-    expect(await env.BACKUPS.head(`${org}/${sibling.key}/${siblingId}`)).not.toBeNull();
+    expect(await env.BACKUPS.head(keyOf(sibling, siblingId))).not.toBeNull();
   });
 });

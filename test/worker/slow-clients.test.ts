@@ -6,7 +6,8 @@ import { env } from "cloudflare:workers";
 import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
-import { BASE, client, json, newSystem, NO_RATE_LIMITS, objectKeys, patternBytes, randomIp, send, sha256Hex, type Overrides, type TestSystem } from "./helpers";
+import { organizationPrefix } from "../../src/backups/keys";
+import { BASE, client, json, newSystem, NO_RATE_LIMITS, objectKeys, organizationLedger, organizationStagingPrefix, patternBytes, randomIp, send, sha256Hex, type Overrides, type TestSystem } from "./helpers";
 
 afterEach(() => {
   vi.useRealTimers();
@@ -30,18 +31,14 @@ function manualUpload(system: TestSystem, length: number) {
   };
 }
 
-function ledger(org: string) {
-  return env.ORG_LEDGER.get(env.ORG_LEDGER.idFromName(org));
-}
-
 async function reservations(org: string): Promise<number> {
-  return runInDurableObject(ledger(org), (_instance, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM reservations").one().n);
+  return runInDurableObject(organizationLedger(org), (_instance, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM reservations").one().n);
 }
 
 /** Waits (real I/O, no timers) until the organisation's usage reaches `bytes`: the upload has been admitted. */
 async function untilUsage(org: string, bytes: number): Promise<void> {
-  for (let i = 0; i < 500 && (await ledger(org).usageBytes(org)) !== bytes; i++);
-  expect(await ledger(org).usageBytes(org)).toBe(bytes);
+  for (let i = 0; i < 500 && (await organizationLedger(org).usageBytes(org)) !== bytes; i++);
+  expect(await organizationLedger(org).usageBytes(org)).toBe(bytes);
 }
 
 describe("a slow upload that finishes after faster ones", () => {
@@ -99,7 +96,7 @@ describe("a stalled or trickling body", () => {
     const next = await api.upload("now there is room", "next.gpg");
     expect(next.status).toBe(201);
     await next.body?.cancel();
-    expect(await objectKeys(`.staging/${system.org}/`)).toEqual([]);
+    expect(await objectKeys(organizationStagingPrefix(system.org))).toEqual([]);
     expect((await json(await api.list())).data.backups).toHaveLength(1);
   });
 
@@ -120,7 +117,7 @@ describe("a stalled or trickling body", () => {
     await vi.advanceTimersByTimeAsync(1_100);
     expect((await answer).status).toBe(408);
     expect(await reservations(system.org)).toBe(0);
-    expect(await objectKeys(`${system.org}/`)).toEqual([]);
+    expect(await objectKeys(organizationPrefix(system.org))).toEqual([]);
   });
 });
 
@@ -166,9 +163,9 @@ describe("a client that hangs up", () => {
     const listed = (await json(await client(system).list())).data.backups;
     expect(listed).toHaveLength(1);
     expect(listed[0].sha256).toBe(await sha256Hex(bytes));
-    expect(await objectKeys(`.staging/${system.org}/`)).toEqual([]);
+    expect(await objectKeys(organizationStagingPrefix(system.org))).toEqual([]);
     expect(await reservations(system.org)).toBe(0);
-    expect(await ledger(system.org).usageBytes(system.org)).toBe(bytes.length);
+    expect(await organizationLedger(system.org).usageBytes(system.org)).toBe(bytes.length);
     await (await call.unread).body?.cancel();
   });
 
@@ -181,8 +178,8 @@ describe("a client that hangs up", () => {
     upload.fail();
     await call.settled();
     expect(await reservations(system.org)).toBe(0);
-    expect(await objectKeys(`${system.org}/`)).toEqual([]);
-    expect(await objectKeys(`.staging/${system.org}/`)).toEqual([]);
+    expect(await objectKeys(organizationPrefix(system.org))).toEqual([]);
+    expect(await objectKeys(organizationStagingPrefix(system.org))).toEqual([]);
     expect((await call.unread).status).toBe(400);
   });
 });

@@ -8,7 +8,7 @@ import { systemPrefix } from "../../src/backups/keys";
 import { parseLimits } from "../../src/config";
 import { ApiError, BodyLengthError, UnavailableError } from "../../src/errors";
 import { FaultInjector, type FaultPlan } from "./fault-bindings";
-import { NO_RATE_LIMITS, newOrg, objectKeys, patternBytes, sha256Hex } from "./helpers";
+import { newOrg, NO_RATE_LIMITS, objectKeys, organizationLedger, patternBytes, sha256Hex } from "./helpers";
 
 function newSystem() {
   return { systemKey: `NETH-${crypto.randomUUID()}`, systemId: crypto.randomUUID(), organizationId: newOrg(), appendOnly: false };
@@ -29,7 +29,7 @@ function upload(system: ReturnType<typeof newSystem>, bytes: Uint8Array, length 
   return { system, body: new Blob([bytes]).stream(), length, filename: "backup-1.tar.gz.gpg", clientSha256: null, clientAddress: "192.0.2.1" };
 }
 
-const usage = (org: string) => env.ORG_LEDGER.get(env.ORG_LEDGER.idFromName(org)).usageBytes(org);
+const usage = (org: string) => organizationLedger(org).usageBytes(org);
 
 describe("api/upload: storeUpload", () => {
   it("stores the bytes under the system's prefix with their digest, and the ledger counts them", async () => {

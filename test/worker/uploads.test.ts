@@ -3,9 +3,9 @@
 
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { backupKey, organizationPrefix, STAGING_PREFIX } from "../../src/backups/keys";
+import { organizationPrefix, STAGING_PREFIX } from "../../src/backups/keys";
 import { FaultInjector } from "./fault-bindings";
-import { BASE, client, json, newSystem, NO_RATE_LIMITS, objectKeys, patternBytes, send, sha256Hex, type Overrides, type TestSystem } from "./helpers";
+import { BASE, client, json, keyOf, newSystem, NO_RATE_LIMITS, objectKeys, organizationLedger, organizationStagingPrefix, patternBytes, send, sha256Hex, type Overrides, type TestSystem } from "./helpers";
 import { uuidv7At } from "./model";
 
 const KiB = 1024;
@@ -17,19 +17,9 @@ async function countedUpload(system: TestSystem, bytes: Uint8Array, overrides: O
   return { status: response.status, body: await json(response), calls };
 }
 
-/** The system's scope, as the worker derives keys from it (src/backups/keys.ts). */
-const scope = (system: TestSystem) => ({ organizationId: system.org, systemKey: system.key });
-/** Where the organisation's backups are, and its uploads' staging copies. */
-const orgBackups = (system: TestSystem) => organizationPrefix(system.org);
-const orgStaging = (system: TestSystem) => STAGING_PREFIX + organizationPrefix(system.org);
-
 /** R2 writes (puts) of a request, as keys. */
 function puts(calls: FaultInjector): string[] {
   return calls.callsTo("BACKUPS", "put").map((c) => c.target);
-}
-
-function ledgerOf(system: TestSystem) {
-  return env.ORG_LEDGER.get(env.ORG_LEDGER.idFromName(system.org));
 }
 
 describe("small uploads: read whole, written once", () => {
@@ -39,7 +29,7 @@ describe("small uploads: read whole, written once", () => {
     const { status, body, calls } = await countedUpload(system, bytes);
     expect(status).toBe(201);
     expect(body.message).toBe("backup stored");
-    const key = backupKey(scope(system), body.data.id);
+    const key = keyOf(system, body.data.id);
     expect(puts(calls)).toEqual([key]);
     expect(calls.callsTo("BACKUPS").map((c) => c.method)).toEqual(["put"]); // no staging read, no delete
     const object = await env.BACKUPS.get(key);
@@ -64,7 +54,7 @@ describe("small uploads: read whole, written once", () => {
     const off = await countedUpload(system, patternBytes(10, 3), { ...NO_RATE_LIMITS, BACKUP_BUFFERED_UPLOAD_MAX: "0" });
     expect(off.status).toBe(201);
     expect(puts(off.calls)).toHaveLength(2);
-    expect(await objectKeys(orgStaging(system))).toEqual([]);
+    expect(await objectKeys(organizationStagingPrefix(system.org))).toEqual([]);
   });
 
   it("a body shorter or longer than its Content-Length, or not matching its declared digest: 400, no R2 write, no quota held", async () => {
@@ -84,8 +74,8 @@ describe("small uploads: read whole, written once", () => {
       await response.arrayBuffer();
       expect(calls.callsTo("BACKUPS", "put")).toEqual([]);
     }
-    expect(await objectKeys(orgBackups(system))).toEqual([]);
-    expect(await ledgerOf(system).usageBytes(system.org)).toBe(0);
+    expect(await objectKeys(organizationPrefix(system.org))).toEqual([]);
+    expect(await organizationLedger(system.org).usageBytes(system.org)).toBe(0);
   });
 
   it("reads no byte of the body before the ledger admits it (quota and rate refusals)", async () => {
@@ -126,7 +116,7 @@ describe("retries store nothing twice", () => {
     expect(retry.calls.callsTo("BACKUPS").map((c) => c.method)).toEqual(["head"]); // one Class B read, no write
     expect(retry.calls.callsTo("ORG_LEDGER").map((c) => c.method)).toEqual(["reserve", "settleRepeat"]);
     expect((await json(await client(system).list())).data.backups).toEqual([first.body.data]);
-    expect(await ledgerOf(system).usageBytes(system.org)).toBe(bytes.byteLength); // the retry holds no reservation
+    expect(await organizationLedger(system.org).usageBytes(system.org)).toBe(bytes.byteLength); // the retry holds no reservation
   });
 
   it("different bytes, or bytes equal to an older backup (not the newest), make a new backup", async () => {
@@ -149,13 +139,13 @@ describe("retries store nothing twice", () => {
     const system = await newSystem();
     const api = client(system, NO_RATE_LIMITS);
     const first = (await json(await api.upload("same bytes", "a.gpg"))).data;
-    await env.BACKUPS.delete(backupKey(scope(system), first.id));
+    await env.BACKUPS.delete(keyOf(system, first.id));
     const again = await api.upload("same bytes", "a.gpg");
     expect(again.status).toBe(201);
     const stored = (await json(again)).data;
     expect(stored.id).not.toBe(first.id);
-    expect(await objectKeys(orgBackups(system))).toEqual([backupKey(scope(system), stored.id)]);
-    expect(await ledgerOf(system).usageBytes(system.org)).toBe("same bytes".length);
+    expect(await objectKeys(organizationPrefix(system.org))).toEqual([keyOf(system, stored.id)]);
+    expect(await organizationLedger(system.org).usageBytes(system.org)).toBe("same bytes".length);
   });
 
   it("after the newest backup is deleted, its bytes are stored again", async () => {
@@ -179,8 +169,8 @@ describe("retries store nothing twice", () => {
     expect(retry.body.data).toEqual(first.body.data);
     expect(puts(retry.calls).every((k) => k.startsWith(STAGING_PREFIX))).toBe(true);
     expect(puts(retry.calls)).toHaveLength(1);
-    expect(await objectKeys(orgStaging(system))).toEqual([]);
-    expect(await objectKeys(orgBackups(system))).toEqual([backupKey(scope(system), first.body.data.id)]);
+    expect(await objectKeys(organizationStagingPrefix(system.org))).toEqual([]);
+    expect(await objectKeys(organizationPrefix(system.org))).toEqual([keyOf(system, first.body.data.id)]);
   });
 
   it("a retry declaring the newest backup's digest is still read and checked: a lying body is 400, an honest one 200", async () => {
@@ -201,8 +191,8 @@ describe("retries store nothing twice", () => {
       // Start again from an empty system for the streamed variant.
       expect((await client(system).remove(first.body.data.id)).status).toBe(200);
     }
-    expect(await objectKeys(orgBackups(system))).toEqual([]);
-    expect(await objectKeys(orgStaging(system))).toEqual([]);
+    expect(await objectKeys(organizationPrefix(system.org))).toEqual([]);
+    expect(await objectKeys(organizationStagingPrefix(system.org))).toEqual([]);
   });
 
   for (const [path, buffered] of [
@@ -222,9 +212,9 @@ describe("retries store nothing twice", () => {
       expect(answers.filter((a) => a.status === 201)).toHaveLength(1);
       expect(answers.filter((a) => a.status === 200)).toHaveLength(7);
       expect(new Set(answers.map((a) => a.data.id)).size).toBe(1);
-      expect(await objectKeys(orgBackups(system))).toEqual([backupKey(scope(system), answers[0].data.id)]);
-      expect(await objectKeys(orgStaging(system))).toEqual([]);
-      expect(await ledgerOf(system).usageBytes(system.org)).toBe(bytes.byteLength);
+      expect(await objectKeys(organizationPrefix(system.org))).toEqual([keyOf(system, answers[0].data.id)]);
+      expect(await objectKeys(organizationStagingPrefix(system.org))).toEqual([]);
+      expect(await organizationLedger(system.org).usageBytes(system.org)).toBe(bytes.byteLength);
     });
   }
 
@@ -256,10 +246,10 @@ describe("retries store nothing twice", () => {
       expect(answer.status).toBe(200);
       expect(await json(answer)).toEqual({ code: 200, message: "backup already stored", data: stored });
       expect(calls.callsTo("ORG_LEDGER").map((c) => c.method)).toEqual(["reserve", "commit"]);
-      const left = await objectKeys(orgBackups(system));
-      const stub = ledgerOf(system);
+      const left = await objectKeys(organizationPrefix(system.org));
+      const stub = organizationLedger(system.org);
       if (!takeBackFails) {
-        expect(left).toEqual([backupKey(scope(system), stored.id)]);
+        expect(left).toEqual([keyOf(system, stored.id)]);
         expect(await stub.usageBytes(system.org)).toBe(3000);
         return;
       }
@@ -275,7 +265,7 @@ describe("retries store nothing twice", () => {
     const bytes = patternBytes(4000, 12);
     const sha256 = await sha256Hex(bytes);
     const id = `${uuidv7At(Date.now() - 60_000)}.gpg`;
-    await env.BACKUPS.put(backupKey(scope(system), id), bytes, {
+    await env.BACKUPS.put(keyOf(system, id), bytes, {
       sha256,
       customMetadata: { filename: "old.tar.gz.gpg", sha256, uploaded_at: "2026-05-01T00:00:00Z", uploader_ip: "10.0.0.1", system_id: system.record.system_id },
     });

@@ -4,9 +4,9 @@
 // contains it.
 
 import app, { OrgLedger as AppOrgLedger } from "../src/index";
-import { bytesToHex } from "../src/auth/secret";
+import { bytesToHex } from "../src/platform/codec";
 import { newBackupId } from "../src/backups/ids";
-import { rfc3339 } from "../src/backups/store";
+import { rfc3339 } from "../src/platform/time";
 
 /** Calls per binding method since the last reset, keyed `kv.get`, `r2.put`, `do.reserve`, … */
 const calls = new Map<string, number>();

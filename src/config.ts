@@ -1,3 +1,31 @@
+// Configuration: the limits operators set as `[vars]` (parsed and validated once per
+// environment), and the fixed deadlines and lifetimes the code relies on, all in one place.
+
+import { ConfigError } from "./errors";
+import { log } from "./platform/log";
+
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+
+/** Deadlines and lifetimes of the service (fixed; the README explains each). */
+export const TIMINGS = {
+  /** How long the credential read from KV may take before the request is answered 503. */
+  kvDeadlineMs: 10 * SECOND,
+  /** KV's edge cache for credential reads: the lowest value KV accepts; bounds revocation delay. */
+  credentialCacheTtlSeconds: 30,
+  /** How long an R2 metadata call (list, head, get until its headers, delete) may take. */
+  r2DeadlineMs: 15 * SECOND,
+  /** How long the worker waits for the organisation ledger before answering 503. */
+  ledgerDeadlineMs: 10 * SECOND,
+  /** A reservation not committed or released within this time no longer counts against the quota. */
+  reservationTtlMs: HOUR,
+  /** Retry interval for prunes whose R2 delete failed. */
+  pruneRetryMs: MINUTE,
+  /** How often a ledger reconciles its rows with an R2 listing of its organisation. */
+  reconcileEveryMs: 24 * HOUR,
+} as const;
+
 /** Limits of the service, parsed once per environment from the `[vars]` strings. */
 export interface Limits {
   /** Largest accepted upload body, in bytes. */
@@ -15,11 +43,6 @@ export interface Limits {
   protectDaily: number;
   /** Keep the newest backup of each of the last N weeks; 0 disables. */
   protectWeekly: number;
-}
-
-/** Thrown when a configuration variable is missing or invalid; its message names the variable. */
-export class ConfigError extends Error {
-  override name = "ConfigError";
 }
 
 type Spec = { min: number; max: number };
@@ -45,7 +68,7 @@ export function limitsOf(env: Env): Limits {
   parsed.set(env, limits);
   if (limits.maxSizePerOrg === 0 && !orgQuotaWarned) {
     orgQuotaWarned = true;
-    console.warn(JSON.stringify({ level: "warn", event: "config", message: "BACKUP_MAX_SIZE_PER_ORG is 0: the organisation quota is disabled" }));
+    log.warn("config", { message: "BACKUP_MAX_SIZE_PER_ORG is 0: the organisation quota is disabled" });
   }
   return limits;
 }

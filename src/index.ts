@@ -1,10 +1,10 @@
 // The route table: the app, its middleware, its routes and the exported Durable Object.
 
 import { Hono } from "hono";
-import { authenticate } from "./auth/middleware";
-import { deleteBackup, downloadBackup, listBackups, requireBackupId, uploadBackup } from "./backups/handlers";
-import type { AppEnv } from "./http/app-env";
-import { errorResponse, notFoundResponse } from "./http/errors";
+import type { AppEnv } from "./api/app-env";
+import { authenticate } from "./api/authenticate";
+import { deleteBackup, downloadBackup, listBackups, requireBackupId, uploadBackup } from "./api/handlers";
+import { errorResponse, notFoundResponse } from "./http/error-response";
 import { methodNotAllowed } from "./http/method-not-allowed";
 
 const BACKUPS = "/api/systems/backups";
@@ -23,5 +23,5 @@ app.all(BACKUP, methodNotAllowed("GET, HEAD, DELETE"));
 app.notFound(notFoundResponse);
 app.onError(errorResponse);
 
-export { OrgLedger } from "./coordination/org-ledger";
+export { OrgLedger } from "./ledger/org-ledger";
 export default app;

@@ -1,33 +1,26 @@
 // Credential records of systems: making, reading, changing and verifying them.
 // The secret scheme itself (key and secret shapes, salted hash) lives in src/auth/secret.ts,
 // shared with the worker; this module only uses it.
-import { timingSafeEqual } from "node:crypto";
 import {
   generateSecret,
   generateSystemCredentials,
-  hashSecretPart,
   ORGANIZATION_ID_PATTERN,
-  parseSystemSecret,
   recordProblems,
   SYSTEM_KEY_PATTERN,
+  systemStatus,
+  verifySystemSecret,
 } from "../../src/auth/secret.ts";
+import { rfc3339 } from "../../src/platform/time.ts";
 import { describeTarget } from "./kv.mjs";
 
 /** An operator mistake or a state that forbids the operation; the message is shown as is. */
 export class SystemError extends Error {}
 
 /** Now as RFC 3339 UTC without milliseconds, the format of `registered_at`. */
-export function rfc3339Now(now = new Date()) {
-  return now.toISOString().replace(/\.\d{3}Z$/, "Z");
-}
+export const rfc3339Now = (now = new Date()) => rfc3339(now);
 
-/** active, suspended, deleted or unregistered: whether the worker would accept the system, and why not. */
-export function systemStatus(record) {
-  if (record.deleted_at) return "deleted";
-  if (record.suspended_at) return "suspended";
-  if (!record.registered_at) return "unregistered";
-  return "active";
-}
+/** active, suspended, deleted or unregistered: the worker's own rule (src/auth/secret.ts). */
+export { systemStatus };
 
 /** What an operator may see of a record: everything but the secret hash, plus the key and status. */
 export function publicView(systemKey, record) {
@@ -120,12 +113,7 @@ function refuseIfDeleted(systemKey, record) {
 
 /** True when the worker would accept `systemSecret` for this record: active, same public part, same salted hash. */
 export async function secretVerifies(record, systemSecret) {
-  if (recordProblems(record).length > 0 || systemStatus(record) !== "active") return false;
-  const parsed = parseSystemSecret(systemSecret);
-  if (!parsed || parsed.publicPart !== record.secret_public || typeof record.secret_sha256 !== "string") return false;
-  const [salt, expected] = record.secret_sha256.split(":");
-  const actual = await hashSecretPart(parsed.secretPart, salt);
-  return actual.length === expected.length && timingSafeEqual(Buffer.from(actual), Buffer.from(expected));
+  return verifySystemSecret(record, systemSecret);
 }
 
 /**

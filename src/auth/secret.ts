@@ -1,6 +1,10 @@
-// The system-secret scheme shared by the worker and the operator CLI.
-// Self-contained on purpose (Web Crypto only, no imports): Node 22 loads this file
-// directly for `npm run system`, and the worker bundles it.
+// The credential record and the system-secret scheme, shared by the worker, the operator CLI
+// and the tests: the record's shape and checks, the "active" rule, hashing and verification
+// exist only here. Web Crypto only, and imports with explicit `.ts` extensions: Node 22 loads
+// this file directly for `npm run system`, and the worker bundles it.
+
+import { base64Url, bytesToHex, hexToBytes } from "../platform/codec.ts";
+import { rfc3339 } from "../platform/time.ts";
 
 /** A credential record as stored in KV under the system key (the existing backend's format). */
 export interface SystemRecord {
@@ -74,7 +78,7 @@ export async function generateSystemCredentials(organizationId: string, now = ne
     organization_id: organizationId,
     secret_public: secretPublic,
     secret_sha256: secretSha256,
-    registered_at: now.toISOString().replace(/\.\d{3}Z$/, "Z"),
+    registered_at: rfc3339(now),
     suspended_at: null,
     deleted_at: null,
     append_only: false,
@@ -91,24 +95,46 @@ export async function generateSecret() {
   return { systemSecret: `my_${secretPublic}.${secretPart}`, secretPublic, secretSha256 };
 }
 
+/** Where a record stands: only an `active` system may authenticate. */
+export type SystemStatus = "active" | "suspended" | "deleted" | "unregistered";
+
+/** The status of a (well-formed) record: deleted wins over suspended, which wins over unregistered. */
+export function systemStatus(record: Pick<SystemRecord, "registered_at" | "suspended_at" | "deleted_at">): SystemStatus {
+  if (record.deleted_at) return "deleted";
+  if (record.suspended_at) return "suspended";
+  if (!record.registered_at) return "unregistered";
+  return "active";
+}
+
+// Used for unknown keys so that they cost the same hashing and comparison as known ones.
+const DECOY_SALT = "5a17".repeat(8);
+const DECOY_DIGEST = "0".repeat(64);
+
+/**
+ * Checks a secret against a record (or against a decoy when the record is null), doing the
+ * same hashing and constant-time comparison either way. True only for a well-formed, active
+ * record whose public part and salted hash both match.
+ */
+export async function verifySystemSecret(record: SystemRecord | null, secret: string): Promise<boolean> {
+  const wellFormed = record !== null && recordProblems(record).length === 0;
+  const parts = parseSystemSecret(secret);
+  const [salt, expectedHex] = wellFormed ? record.secret_sha256.split(":") : [DECOY_SALT, DECOY_DIGEST];
+  const actualHex = await hashSecretPart(parts?.secretPart ?? secret, salt);
+  const hashMatches = digestsEqual(hexToBytes(actualHex), hexToBytes(expectedHex));
+  const accepted = wellFormed && parts !== null && parts.publicPart === record.secret_public && systemStatus(record) === "active";
+  return hashMatches && accepted;
+}
+
+/** Constant-time comparison of two digests: the platform's own where it has one (workerd), else a full XOR pass. */
+function digestsEqual(a: Uint8Array, b: Uint8Array): boolean {
+  const subtle = crypto.subtle as SubtleCrypto & { timingSafeEqual?: (a: Uint8Array, b: Uint8Array) => boolean };
+  if (typeof subtle.timingSafeEqual === "function") return subtle.timingSafeEqual(a, b);
+  if (a.length !== b.length) return false;
+  let difference = 0;
+  for (let i = 0; i < a.length; i++) difference |= a[i] ^ b[i];
+  return difference === 0;
+}
+
 function randomBytes(n: number): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(n));
-}
-
-export function bytesToHex(bytes: Uint8Array): string {
-  let out = "";
-  for (const b of bytes) out += b.toString(16).padStart(2, "0");
-  return out;
-}
-
-export function hexToBytes(hex: string): Uint8Array {
-  const out = new Uint8Array(hex.length >> 1);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
-
-function base64Url(bytes: Uint8Array): string {
-  let bin = "";
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }

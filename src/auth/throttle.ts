@@ -4,14 +4,11 @@
 // spend it. Once an address is over the limit, this isolate remembers it until the window
 // ends and answers 429 before parsing credentials or reading KV.
 
+import { log } from "../platform/log";
+
 const WINDOW_MS = 60_000;
 const MAX_TRACKED = 10_000;
 const blockedUntil = new Map<string, number>();
-
-/** The client address as the edge saw it (never X-Forwarded-For, which the client controls). */
-export function clientAddress(request: Request): string {
-  return request.headers.get("CF-Connecting-IP") ?? "unknown";
-}
 
 /** True while this address is blocked after a burst of failures. */
 export function isThrottled(address: string, now = Date.now()): boolean {
@@ -34,7 +31,7 @@ export async function recordAuthFailure(limiter: RateLimit, address: string, now
     ({ success: allowed } = await limiter.limit({ key: `auth-failure:${address}` }));
   } catch (err) {
     // The throttle is a defence in depth: if it is unavailable the 401 still stands.
-    console.error(JSON.stringify({ level: "error", event: "auth throttle unavailable", error: String(err) }));
+    log.error("auth throttle unavailable", { error: err });
   }
   if (allowed) return false;
   if (blockedUntil.size >= MAX_TRACKED) blockedUntil.delete(blockedUntil.keys().next().value as string);

@@ -1,8 +1,11 @@
 // Streaming ingest: the body flows from the client to R2 without being held in memory, its
 // length checked against Content-Length and its SHA-256 computed as it passes.
 
-import { bytesToHex } from "../auth/secret";
-import { BodyLengthError, ChecksumMismatchError, r2, rfc3339, StorageUnavailableError, type StoredCustomMetadata } from "./store";
+import { BodyLengthError, ChecksumMismatchError, StorageUnavailableError } from "../errors";
+import { bytesToHex } from "../platform/codec";
+import { log } from "../platform/log";
+import { rfc3339 } from "../platform/time";
+import { deleteObjects, getObject, isChecksumMismatch, putObject, type StoredCustomMetadata } from "./store";
 
 export interface IngestRequest {
   body: ReadableStream<Uint8Array>;
@@ -36,15 +39,15 @@ export async function ingestBackup(bucket: R2Bucket, req: IngestRequest): Promis
   try {
     await writeChecked(bucket, req.stagingKey, metered, {}, false);
     const sha256 = await metered.digest;
-    const staged = await r2("get staging", () => bucket.get(req.stagingKey));
+    const staged = await getObject(bucket, req.stagingKey);
     if (!staged) throw new StorageUnavailableError("get staging", new Error("staging object vanished"));
     const customMetadata = { ...req.metadata, sha256, uploaded_at: rfc3339(Date.now()) } satisfies StoredCustomMetadata;
     // R2 recomputes the SHA-256 of what it receives and refuses the write on a mismatch.
-    return await r2("put", () => bucket.put(req.key, staged.body, { sha256, customMetadata, httpMetadata }), Infinity);
+    return await putObject(bucket, req.key, staged.body, { sha256, customMetadata, httpMetadata });
   } finally {
-    await r2("delete staging", () => bucket.delete(req.stagingKey)).catch((err) => {
+    await deleteObjects(bucket, req.stagingKey).catch((err) => {
       // The bucket's lifecycle rule on `.staging/` removes it within a day (README).
-      console.error(JSON.stringify({ level: "error", event: "staging cleanup failed", key: req.stagingKey, error: String(err.cause ?? err) }));
+      log.error("staging cleanup failed", { key: req.stagingKey, error: err });
     });
   }
 }
@@ -57,14 +60,14 @@ async function writeChecked(
   clientDigest: boolean,
 ): Promise<R2Object> {
   try {
-    return await bucket.put(key, metered.stream, options);
+    return await putObject(bucket, key, metered.stream, options);
   } catch (err) {
     // A broken or lying body surfaces here as an R2 error: report the body's fault first.
     const bodyFault = metered.fault();
     metered.stop(err); // R2 may have failed without reading the body to its end
     if (bodyFault) throw bodyFault;
-    if (clientDigest && /\b10037\b|checksum/i.test(String(err))) throw new ChecksumMismatchError();
-    throw new StorageUnavailableError("put", err);
+    if (clientDigest && isChecksumMismatch(err)) throw new ChecksumMismatchError();
+    throw err;
   }
 }
 

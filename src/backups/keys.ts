@@ -1,11 +1,15 @@
-import type { AuthenticatedSystem } from "../auth/credentials";
-
 // The only place object keys are built. Every key derives from the authenticated record
 // (organisation and system key, both allowlisted when the record was read) and, for a single
 // backup, from an id that passed the allowlist: nothing else from the request reaches a key.
 
+/** Whose objects a key belongs to: the organisation and system key of an authenticated record. */
+export interface SystemScope {
+  organizationId: string;
+  systemKey: string;
+}
+
 /** `{organization_id}/{system_key}/`: the system's own prefix. */
-export function systemPrefix(system: Pick<AuthenticatedSystem, "organizationId" | "systemKey">): string {
+export function systemPrefix(system: SystemScope): string {
   return `${system.organizationId}/${system.systemKey}/`;
 }
 
@@ -15,7 +19,7 @@ export function organizationPrefix(organizationId: string): string {
 }
 
 /** The object key of one backup of the system. */
-export function backupKey(system: Pick<AuthenticatedSystem, "organizationId" | "systemKey">, id: string): string {
+export function backupKey(system: SystemScope, id: string): string {
   return systemPrefix(system) + id;
 }
 
@@ -23,6 +27,6 @@ export function backupKey(system: Pick<AuthenticatedSystem, "organizationId" | "
 export const STAGING_PREFIX = ".staging/";
 
 /** The staging key of an upload in progress. */
-export function stagingKey(system: Pick<AuthenticatedSystem, "organizationId" | "systemKey">, id: string): string {
+export function stagingKey(system: SystemScope, id: string): string {
   return STAGING_PREFIX + backupKey(system, id);
 }

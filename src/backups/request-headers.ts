@@ -1,5 +1,7 @@
 // Parsing of the upload and download request headers the API honours.
 
+import { base64ToHex } from "../platform/codec";
+
 /** A single byte range as R2 takes it, or a suffix. */
 export type ByteRange = { offset: number; length?: number } | { suffix: number };
 
@@ -47,11 +49,8 @@ export function parseClientDigest(headers: Headers): string | null | "invalid" {
   if (contentDigest) {
     const m = /(?:^|,)\s*sha-256=:([A-Za-z0-9+/]{43}=):\s*(?:,|$)/i.exec(contentDigest);
     if (!m) return "invalid";
-    try {
-      fromDigest = Array.from(atob(m[1]), (ch) => ch.charCodeAt(0).toString(16).padStart(2, "0")).join("");
-    } catch {
-      return "invalid";
-    }
+    fromDigest = base64ToHex(m[1]);
+    if (fromDigest === null) return "invalid";
   }
   let fromChecksum: string | null = null;
   if (checksum) {

@@ -1,6 +1,11 @@
-// R2 access for backups. Takes the bucket as a parameter and knows nothing of HTTP.
+// Every R2 call of the service: each with its deadline, and each failure turned into
+// StorageUnavailableError (503). Takes the bucket as a parameter and knows nothing of HTTP.
 
-import { withDeadline } from "../deadline";
+import { TIMINGS } from "../config";
+import { StorageUnavailableError } from "../errors";
+import { withDeadline } from "../platform/deadline";
+import { rfc3339 } from "../platform/time";
+import type { ByteRange } from "./request-headers";
 
 /** What a listing returns for each backup (the published metadata shape). */
 export interface BackupMetadata {
@@ -22,43 +27,75 @@ export interface StoredCustomMetadata {
   system_id: string;
 }
 
-/** R2 failed (or timed out): the caller answers 503. */
-export class StorageUnavailableError extends Error {
-  override name = "StorageUnavailableError";
-  constructor(readonly operation: string, override readonly cause: unknown) {
-    super(`R2 ${operation} failed`);
-  }
-}
-
-/** The request body did not match its Content-Length (or broke off). Nothing was kept. */
-export class BodyLengthError extends Error {
-  override name = "BodyLengthError";
-  constructor(readonly kind: "short" | "long" | "aborted") {
-    super(`request body ${kind === "aborted" ? "was interrupted" : `is ${kind}er than its Content-Length`}`);
-  }
-}
-
-/** The digest the client declared does not match the bytes R2 received. Nothing was kept. */
-export class ChecksumMismatchError extends Error {
-  override name = "ChecksumMismatchError";
-  constructor() {
-    super("body does not match the declared SHA-256 digest");
-  }
-}
-
-/** How long an R2 metadata call (list, head, get until its headers, delete) may take. */
-export const R2_DEADLINE_MS = 15_000;
-
 /**
  * Runs one R2 call with a deadline, turning its failure into StorageUnavailableError.
  * Pass `Infinity` for calls that stream a body, whose duration grows with its size.
  */
-export async function r2<T>(operation: string, call: () => Promise<T>, deadlineMs = R2_DEADLINE_MS): Promise<T> {
+async function r2<T>(operation: string, call: () => Promise<T>, deadlineMs: number = TIMINGS.r2DeadlineMs): Promise<T> {
   try {
     return Number.isFinite(deadlineMs) ? await withDeadline(`R2 ${operation}`, deadlineMs, call) : await call();
   } catch (err) {
     throw new StorageUnavailableError(operation, err);
   }
+}
+
+/** True when R2 refused a write because the bytes did not match its `sha256` option (error 10037). */
+export function isChecksumMismatch(err: unknown): boolean {
+  const cause = err instanceof StorageUnavailableError ? err.cause : err;
+  return /\b10037\b|checksum/i.test(String(cause));
+}
+
+/** Writes an object (a stream of known length, or bytes); R2 verifies `options.sha256` when given. */
+export function putObject(bucket: R2Bucket, key: string, body: ReadableStream | ArrayBuffer | ArrayBufferView, options: R2PutOptions = {}): Promise<R2Object> {
+  // A streamed body's duration grows with its size: no fixed deadline on it.
+  return r2("put", () => bucket.put(key, body, options), Infinity);
+}
+
+/** An object with its body, or null when there is none. */
+export function getObject(bucket: R2Bucket, key: string): Promise<R2ObjectBody | null> {
+  return r2("get", () => bucket.get(key));
+}
+
+/** An object's metadata, or null when there is none. */
+export function headObject(bucket: R2Bucket, key: string): Promise<R2Object | null> {
+  return r2("head", () => bucket.head(key));
+}
+
+/** Deletes objects by key (at most 1000 a call); a missing key is not an error. */
+export function deleteObjects(bucket: R2Bucket, keys: string | string[]): Promise<void> {
+  return r2("delete", () => bucket.delete(keys));
+}
+
+/** A range that starts past the end of the object: 416 needs the object's size. */
+export interface RangeNotSatisfiable {
+  unsatisfiable: true;
+  size: number;
+}
+
+/** A backup's bytes (all, or a range), null when there is none, or the size when the range starts past its end. */
+export async function getBackupBody(bucket: R2Bucket, key: string, range?: ByteRange): Promise<R2ObjectBody | RangeNotSatisfiable | null> {
+  try {
+    return (await withDeadline("R2 get", TIMINGS.r2DeadlineMs, () => bucket.get(key, range ? { range } : {}))) as R2ObjectBody | null;
+  } catch (err) {
+    // R2 answers 10039 for a range that starts past the end.
+    if (!range || !/\b10039\b/.test(String(err))) throw new StorageUnavailableError("get", err);
+  }
+  const head = await headObject(bucket, key);
+  return head ? { unsatisfiable: true, size: head.size } : null;
+}
+
+/**
+ * Deletes one backup; false when there was none. A delete whose answer was lost counts as done
+ * only when the object is really gone.
+ */
+export async function deleteBackupObject(bucket: R2Bucket, key: string): Promise<boolean> {
+  if (!(await headObject(bucket, key))) return false;
+  try {
+    await withDeadline("R2 delete", TIMINGS.r2DeadlineMs, () => bucket.delete(key));
+  } catch (err) {
+    if (await headObject(bucket, key)) throw new StorageUnavailableError("delete", err);
+  }
+  return true;
 }
 
 /** Every backup under a prefix, newest first, following every page of the listing. */
@@ -92,7 +129,7 @@ export function toBackupMetadata(object: R2Object, prefix: string): BackupMetada
   };
 }
 
-/** Key, size and id-time of every backup under a prefix (all systems of an organisation). */
+/** Key and size of every object under a prefix (all systems of an organisation). */
 export async function listObjectSizes(bucket: R2Bucket, prefix: string): Promise<{ key: string; size: number }[]> {
   const out: { key: string; size: number }[] = [];
   let cursor: string | undefined;
@@ -102,9 +139,4 @@ export async function listObjectSizes(bucket: R2Bucket, prefix: string): Promise
     cursor = page.truncated ? page.cursor : undefined;
   } while (cursor);
   return out;
-}
-
-/** A time in RFC 3339 UTC with second precision, as the published example shows. */
-export function rfc3339(date: Date | number): string {
-  return new Date(date).toISOString().replace(/\.\d{3}Z$/, "Z");
 }

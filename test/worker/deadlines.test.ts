@@ -2,8 +2,9 @@
 
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { KV_DEADLINE_MS } from "../../src/auth/credentials";
-import { R2_DEADLINE_MS } from "../../src/backups/store";
+import { TIMINGS } from "../../src/config";
+
+const { kvDeadlineMs: KV_DEADLINE_MS, r2DeadlineMs: R2_DEADLINE_MS } = TIMINGS;
 import { client, json, newSystem, type Overrides } from "./helpers";
 
 const never = () => new Promise<never>(() => {});

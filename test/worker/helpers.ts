@@ -4,7 +4,8 @@
 import { env, exports } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import worker from "../../src/index";
-import { bytesToHex, generateSystemCredentials, type SystemRecord } from "../../src/auth/secret";
+import { generateSystemCredentials, type SystemRecord } from "../../src/auth/secret";
+import { bytesToHex } from "../../src/platform/codec";
 
 export const BASE = "https://vault.test/api/systems/backups";
 

@@ -4,7 +4,9 @@ import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { uuidv7 } from "../../src/backups/ids";
-import { RECONCILE_EVERY_MS } from "../../src/coordination/org-ledger";
+import { TIMINGS } from "../../src/config";
+
+const RECONCILE_EVERY_MS = TIMINGS.reconcileEveryMs;
 import { client, json, newSystem, patternBytes } from "./helpers";
 
 function ledger(org: string) {

@@ -1,6 +1,6 @@
 import type { AuthenticatedSystem } from "../auth/credentials";
 
-/** Hono's typing for this worker: the bindings, plus what the middleware puts on the context. */
+/** Hono's typing for the appliance routes: the bindings, plus what the middleware puts on the context. */
 export interface AppEnv {
   Bindings: Env;
   Variables: {

@@ -5,18 +5,14 @@
 
 import { DurableObject } from "cloudflare:workers";
 import { isBackupId } from "../backups/ids";
+import { backupKey, organizationPrefix } from "../backups/keys";
 import { selectVictims, type RetentionPolicy } from "../backups/retention";
-import { listObjectSizes } from "../backups/store";
-import { organizationPrefix, systemPrefix } from "../backups/keys";
+import { deleteObjects, listObjectSizes } from "../backups/store";
+import { TIMINGS } from "../config";
+import { log } from "../platform/log";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
-/** A reservation not committed or released within this time no longer counts against the quota. */
-export const RESERVATION_TTL_MS = HOUR;
-/** Retry interval for prunes whose R2 delete failed. */
-const PRUNE_RETRY_MS = MINUTE;
-/** How often the ledger reconciles its rows with an R2 listing of the organisation. */
-export const RECONCILE_EVERY_MS = 24 * HOUR;
 
 export interface ReserveRequest {
   organizationId: string;
@@ -73,7 +69,7 @@ export class OrgLedger extends DurableObject<Env> {
     if (retryAfter > 0) return { ok: false, reason: "rate", retryAfterSeconds: retryAfter };
     if (req.quota > 0 && this.usage() + req.size > req.quota) return { ok: false, reason: "quota" };
     const token = crypto.randomUUID();
-    this.sql.exec("INSERT INTO reservations VALUES (?, ?, ?, ?)", token, req.systemKey, req.size, now + RESERVATION_TTL_MS);
+    this.sql.exec("INSERT INTO reservations VALUES (?, ?, ?, ?)", token, req.systemKey, req.size, now + TIMINGS.reservationTtlMs);
     this.sql.exec("INSERT INTO uploads VALUES (?, ?)", req.systemKey, now);
     return { ok: true, token };
   }
@@ -121,7 +117,7 @@ export class OrgLedger extends DurableObject<Env> {
     const doomed = this.sql.exec<{ system_key: string; id: string }>("SELECT system_key, id FROM backups WHERE doomed = 1").toArray();
     const bySystem = Map.groupBy(doomed, (row) => row.system_key);
     for (const [systemKey, rows] of bySystem) await this.deleteDoomed(organizationId, systemKey, rows.map((r) => r.id));
-    if (Date.now() - Number(this.meta("reconciled_at") ?? 0) >= RECONCILE_EVERY_MS) await this.reconcile(organizationId);
+    if (Date.now() - Number(this.meta("reconciled_at") ?? 0) >= TIMINGS.reconcileEveryMs) await this.reconcile(organizationId);
     await this.scheduleAlarm();
   }
 
@@ -155,17 +151,16 @@ export class OrgLedger extends DurableObject<Env> {
       this.setMeta("reconciled_at", String(Date.now()));
     });
     if (changes.dropped + changes.added > 0) {
-      console.warn(JSON.stringify({ level: "warn", event: "ledger reconciled with R2", organizationId, ...changes }));
+      log.warn("ledger reconciled with R2", { organizationId, ...changes });
     }
     return changes;
   }
 
   private async deleteDoomed(organizationId: string, systemKey: string, ids: string[]): Promise<void> {
-    const prefix = systemPrefix({ organizationId, systemKey });
     try {
-      await this.env.BACKUPS.delete(ids.map((id) => prefix + id));
+      await deleteObjects(this.env.BACKUPS, ids.map((id) => backupKey({ organizationId, systemKey }, id)));
     } catch (err) {
-      console.error(JSON.stringify({ level: "error", event: "prune failed, will retry", organizationId, systemKey, ids, error: String(err) }));
+      log.error("prune failed, will retry", { organizationId, systemKey, ids, error: err });
       await this.scheduleAlarm();
       return;
     }
@@ -198,8 +193,8 @@ export class OrgLedger extends DurableObject<Env> {
   /** The next alarm: a minute away while prunes wait for a retry, else the next reconciliation. */
   private async scheduleAlarm(): Promise<void> {
     const doomed = this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM backups WHERE doomed = 1").one().n;
-    const reconcileAt = Number(this.meta("reconciled_at") ?? Date.now()) + RECONCILE_EVERY_MS;
-    await this.ctx.storage.setAlarm(doomed > 0 ? Math.min(reconcileAt, Date.now() + PRUNE_RETRY_MS) : reconcileAt);
+    const reconcileAt = Number(this.meta("reconciled_at") ?? Date.now()) + TIMINGS.reconcileEveryMs;
+    await this.ctx.storage.setAlarm(doomed > 0 ? Math.min(reconcileAt, Date.now() + TIMINGS.pruneRetryMs) : reconcileAt);
   }
 
   /** Every backup object under the organisation's prefix, keyed `system/id`. */

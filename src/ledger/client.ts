@@ -3,13 +3,11 @@
 
 import type { AuthenticatedSystem } from "../auth/credentials";
 import type { RetentionPolicy } from "../backups/retention";
-import type { Limits } from "../config";
-import { withDeadline } from "../deadline";
-import { ApiError, UnavailableError } from "../http/errors";
+import { TIMINGS, type Limits } from "../config";
+import { ApiError, UnavailableError } from "../errors";
+import { withDeadline } from "../platform/deadline";
+import { log } from "../platform/log";
 import type { OrgLedger, ReserveResult } from "./org-ledger";
-
-/** How long the worker waits for the ledger before answering 503. */
-export const LEDGER_TIMEOUT_MS = 10_000;
 
 function ledgerOf(ns: DurableObjectNamespace<OrgLedger>, organizationId: string) {
   return ns.get(ns.idFromName(organizationId));
@@ -18,7 +16,7 @@ function ledgerOf(ns: DurableObjectNamespace<OrgLedger>, organizationId: string)
 /** Runs one ledger call with a deadline; any failure means the quota cannot be vouched for. */
 async function call<T>(operation: string, run: () => Promise<T>): Promise<T> {
   try {
-    return await withDeadline(`ledger ${operation}`, LEDGER_TIMEOUT_MS, run);
+    return await withDeadline(`ledger ${operation}`, TIMINGS.ledgerDeadlineMs, run);
   } catch (err) {
     throw new UnavailableError("backup storage unavailable", err);
   }
@@ -59,8 +57,9 @@ export async function reserveUpload(
   );
   if (result.ok) return result.token;
   if (result.reason === "rate") {
-    throw new ApiError(429, "upload rate limit exceeded", { "Retry-After": String(result.retryAfterSeconds) }, {
-      retry_after: result.retryAfterSeconds,
+    throw new ApiError(429, "upload rate limit exceeded", {
+      headers: { "Retry-After": String(result.retryAfterSeconds) },
+      data: { retry_after: result.retryAfterSeconds },
     });
   }
   // The quota itself is never echoed to the client.
@@ -84,7 +83,7 @@ export async function commitUpload(
 /** Releases a reservation after a failed upload (best effort: it expires anyway). */
 export async function releaseUpload(ns: DurableObjectNamespace<OrgLedger>, system: AuthenticatedSystem, token: string): Promise<void> {
   await call("release", () => ledgerOf(ns, system.organizationId).release(token)).catch((err) => {
-    console.error(JSON.stringify({ level: "error", event: "reservation release failed", system: system.systemKey, error: String(err.cause ?? err) }));
+    log.error("reservation release failed", { system: system.systemKey, error: err });
   });
 }
 

@@ -1,4 +1,4 @@
-// A small in-memory model of the appliance API contract (/work/shared/api/CONTRACT.md), the
+// A small in-memory model of the appliance API contract (docs/api/appliance.md), the
 // oracle of the property tests: what each request must answer, given what happened before.
 // It knows nothing of R2, KV or the ledger; it takes the ids the worker mints from its 201s.
 //

@@ -4,7 +4,7 @@ import { spawn } from "node:child_process";
 import { constants } from "node:os";
 import { relative } from "node:path";
 import { demoFileFor, ensureDemoSystem } from "./lib/demo.mjs";
-import { apiBase, DEV_DEFAULTS, devArguments, flagValue, hasFlag, walkthrough } from "./lib/dev.mjs";
+import { apiBase, consoleUrl, DEV_DEFAULTS, devArguments, flagValue, hasFlag, walkthrough } from "./lib/dev.mjs";
 import { describeTarget, kvTarget, systemsKv } from "./lib/kv.mjs";
 import { WRANGLER_BIN, wranglerEnv } from "./lib/wrangler.mjs";
 
@@ -44,10 +44,10 @@ async function main(userArgs) {
         ``,
         `More systems: npm run system -- create --org ORG   (npm run system -- --help)`,
         ``,
-        ``,
       ].join("\n"),
     );
   }
+  process.stdout.write(`Operator console: ${consoleUrl(userArgs)}\n\n`);
   return runDev(devArguments(userArgs));
 }
 

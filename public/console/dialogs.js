@@ -1,7 +1,7 @@
 // Modal dialogs (<dialog> with showModal: focus stays inside, Escape cancels, focus returns to
 // the button that opened it). Each dialog is removed from the page when it closes.
 
-import { copyButton, el } from "./elements.js";
+import { append, copyButton, el } from "./elements.js";
 
 let dialogCount = 0;
 
@@ -32,11 +32,11 @@ function openDialog(build) {
 export function confirmAction({ title, body, confirmLabel, danger = true }) {
   return openDialog((dialog, id, finish) => {
     const cancel = el("button", { type: "button", onclick: () => finish(false) }, "Cancel");
-    dialog.append(
+    append(dialog, [
       el("h2", { id: `${id}-title` }, title),
       el("div", { id: `${id}-body` }, body),
       el("div", { class: "actions" }, cancel, el("button", { type: "button", class: danger ? "danger" : "primary", onclick: () => finish(true) }, confirmLabel)),
-    );
+    ]);
     queueMicrotask(() => cancel.focus()); // the safe choice has the focus
   });
 }
@@ -49,7 +49,7 @@ export function showSecretOnce({ title, fields, note }) {
   return openDialog((dialog, id, finish) => {
     dialog.classList.add("secret-dialog");
     const close = el("button", { type: "button", class: "primary", onclick: () => finish(true) }, "I have stored it — close");
-    dialog.append(
+    append(dialog, [
       el("h2", { id: `${id}-title` }, title),
       el("p", { id: `${id}-body`, class: "warning", role: "alert" }, "This secret is shown only now. It is not stored anywhere readable and will not be shown again: copy it into the appliance or a password manager before closing."),
       el("dl", { class: "secret-fields" }, fields.map(([label, value]) => [
@@ -58,7 +58,7 @@ export function showSecretOnce({ title, fields, note }) {
       ])),
       note ? el("p", {}, note) : null,
       el("div", { class: "actions" }, close),
-    );
+    ]);
     queueMicrotask(() => dialog.querySelector(".copy")?.focus());
   });
 }

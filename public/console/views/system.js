@@ -86,7 +86,7 @@ function systemActions(system, path, act) {
     buttons.push(el("button", { type: "button", class: "danger", onclick: () => act(async () => {
       if (!(await confirmAction({ title: `Rotate the secret of ${key}?`, body: el("p", {}, "A new secret is made and the current one stops working: the appliance is refused until it is given the new secret."), confirmLabel: "Rotate secret" }))) return;
       const rotated = await call("POST", `${path}/rotate`);
-      await showSecretOnce({ title: `New secret for ${key}`, fields: [["System key", rotated.system_key], ["System secret", rotated.system_secret]] });
+      await showSecretOnce({ title: `New secret for ${key}`, fields: [["System key", rotated.system_key], ["System secret", rotated.system_secret]], note: "Enter the new secret in the appliance's backup settings." });
       done(`The secret of ${key} was rotated.`);
     }) }, "Rotate secret"));
   }

@@ -1,16 +1,25 @@
-import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
 // Two projects: the worker's tests run inside the Workers runtime (workerd) with local
-// KV, R2 and Durable Objects; the operator tooling (scripts/) is tested under Node.
+// KV, R2, D1 and Durable Objects; the operator tooling (scripts/) is tested under Node.
+const migrations = await readD1Migrations("./migrations");
+
 export default defineConfig({
   test: {
     projects: [
       {
-        plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" } })],
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            // The D1 schema (applied by test/worker/apply-migrations.ts) and a signing secret for links.
+            miniflare: { bindings: { TEST_MIGRATIONS: migrations, DOWNLOAD_LINK_SECRET: "test-link-secret-0123456789abcdef" } },
+          }),
+        ],
         test: {
           name: "worker",
           include: ["test/worker/**/*.test.ts"],
+          setupFiles: ["./test/worker/apply-migrations.ts"],
           // Seeds and run counts of the property, hostile-input and fault suites (fixed defaults in the suites).
           provide: { FC_SEED: process.env.FC_SEED ?? "", FC_RUNS: process.env.FC_RUNS ?? "" },
         },

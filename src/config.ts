@@ -16,6 +16,8 @@ export const TIMINGS = {
   credentialCacheTtlSeconds: 30,
   /** How long an R2 metadata call (list, head, get until its headers, delete) may take. */
   r2DeadlineMs: 15 * SECOND,
+  /** How long one call to the operator database (D1, a statement or a batch) may take before a 503. */
+  d1DeadlineMs: 10 * SECOND,
   /** How long the worker waits for the organisation ledger before answering 503. */
   ledgerDeadlineMs: 10 * SECOND,
   /** A reservation not committed or released within this time no longer counts against the quota. */
@@ -43,6 +45,8 @@ export interface Limits {
   protectDaily: number;
   /** Keep the newest backup of each of the last N weeks; 0 disables. */
   protectWeekly: number;
+  /** Days an audit event is kept. */
+  auditRetentionDays: number;
 }
 
 type Spec = { min: number; max: number };
@@ -55,6 +59,7 @@ const VARIABLES: Record<keyof Limits, [name: keyof Env & string, spec: Spec]> = 
   rateLimitPerHour: ["BACKUP_RATE_LIMIT_PER_HOUR", { min: 0, max: 1_000_000 }],
   protectDaily: ["BACKUP_PROTECT_DAILY", { min: 0, max: 1 }],
   protectWeekly: ["BACKUP_PROTECT_WEEKLY", { min: 0, max: 52 }],
+  auditRetentionDays: ["AUDIT_RETENTION_DAYS", { min: 1, max: 36_500 }],
 };
 
 const parsed = new WeakMap<object, Limits>();
@@ -86,4 +91,11 @@ export function parseLimits(vars: Record<string, unknown>): Limits {
     limits[field] = value;
   }
   return limits;
+}
+
+/** The secret that signs download links (a `wrangler secret`); ConfigError (500) when missing or short. */
+export function downloadLinkSecret(env: Env): string {
+  const secret: unknown = env.DOWNLOAD_LINK_SECRET;
+  if (typeof secret !== "string" || secret.length < 16) throw new ConfigError("DOWNLOAD_LINK_SECRET is not set or shorter than 16 characters");
+  return secret;
 }

@@ -1,27 +1,71 @@
 // The route table: the app, its middleware, its routes and the exported Durable Object.
 
 import { Hono } from "hono";
+import { authenticateOperator } from "./admin/authenticate";
+import type { AdminEnv } from "./admin/app-env";
+import { createDownloadLink, deleteBackupAdmin, listBackupsAdmin } from "./admin/backups";
+import { downloadByLink } from "./admin/downloads";
+import { createSystem, listAudit, listOrganizations, listSystems } from "./admin/organizations";
+import { deleteSystem, moveSystemHandler, patchSystem, resumeSystem, rotateSystem, showSystem, suspendSystem } from "./admin/systems";
 import type { AppEnv } from "./api/app-env";
 import { authenticate } from "./api/authenticate";
 import { deleteBackup, downloadBackup, listBackups, requireBackupId, uploadBackup } from "./api/handlers";
 import { errorResponse, notFoundResponse } from "./http/error-response";
 import { methodNotAllowed } from "./http/method-not-allowed";
+import { hourlyMaintenance } from "./operator/maintenance";
 
 const BACKUPS = "/api/systems/backups";
 const BACKUP = "/api/systems/backups/:id";
 
 const app = new Hono<AppEnv>();
 
+// The appliance plane (CONTRACT.md): HTTP Basic with the system's credentials.
 app.get(BACKUPS, authenticate, listBackups);
 app.post(BACKUPS, authenticate, uploadBackup);
 app.on(["GET", "HEAD"], BACKUP, requireBackupId, authenticate, downloadBackup);
 app.delete(BACKUP, requireBackupId, authenticate, deleteBackup);
-
 app.all(BACKUPS, methodNotAllowed("GET, HEAD, POST"));
 app.all(BACKUP, methodNotAllowed("GET, HEAD, DELETE"));
+
+// The operator plane (OPERATOR.md): Bearer operator tokens; every path answers 401 without one.
+const admin = new Hono<AdminEnv>();
+admin.use("*", authenticateOperator);
+admin.get("/organizations", listOrganizations);
+admin.get("/organizations/:org/systems", listSystems);
+admin.post("/organizations/:org/systems", createSystem);
+admin.get("/organizations/:org/audit", listAudit);
+admin.get("/systems/:key", showSystem);
+admin.patch("/systems/:key", patchSystem);
+admin.delete("/systems/:key", deleteSystem);
+admin.post("/systems/:key/suspend", suspendSystem);
+admin.post("/systems/:key/resume", resumeSystem);
+admin.post("/systems/:key/rotate", rotateSystem);
+admin.post("/systems/:key/move", moveSystemHandler);
+admin.get("/systems/:key/backups", listBackupsAdmin);
+admin.delete("/systems/:key/backups/:id", deleteBackupAdmin);
+admin.post("/systems/:key/backups/:id/link", createDownloadLink);
+admin.all("/organizations", methodNotAllowed("GET, HEAD"));
+admin.all("/organizations/:org/systems", methodNotAllowed("GET, HEAD, POST"));
+admin.all("/organizations/:org/audit", methodNotAllowed("GET, HEAD"));
+admin.all("/systems/:key", methodNotAllowed("GET, HEAD, PATCH, DELETE"));
+admin.all("/systems/:key/:action{suspend|resume|rotate|move}", methodNotAllowed("POST"));
+admin.all("/systems/:key/backups", methodNotAllowed("GET, HEAD"));
+admin.all("/systems/:key/backups/:id", methodNotAllowed("DELETE"));
+admin.all("/systems/:key/backups/:id/link", methodNotAllowed("POST"));
+app.route("/api/admin", admin);
+
+// Signed download links (no other credential), and the OpenAPI document of both planes.
+app.on(["GET", "HEAD"], "/api/downloads/:token", downloadByLink);
+app.all("/api/downloads/:token", methodNotAllowed("GET, HEAD"));
+app.on(["GET", "HEAD"], "/api/openapi.json", (c) => c.env.ASSETS.fetch(c.req.raw));
+app.all("/api/openapi.json", methodNotAllowed("GET, HEAD"));
 
 app.notFound(notFoundResponse);
 app.onError(errorResponse);
 
 export { OrgLedger } from "./ledger/org-ledger";
-export default app;
+export default {
+  fetch: app.fetch,
+  /** Hourly (wrangler.toml `[triggers]`): audit retention and one page of the index sweep. */
+  scheduled: (_controller: ScheduledController, env: Env, ctx: ExecutionContext) => ctx.waitUntil(hourlyMaintenance(env)),
+} satisfies ExportedHandler<Env>;

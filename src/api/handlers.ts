@@ -14,6 +14,7 @@ import { clientAddress } from "../http/client-address";
 import { envelope } from "../http/envelope";
 import { requestFields } from "../http/error-response";
 import { forgetBackup } from "../ledger/client";
+import { recordAuditQuietly } from "../operator/audit";
 import { log } from "../platform/log";
 import type { AppEnv } from "./app-env";
 import { checkUploadSize, storeUpload } from "./upload";
@@ -74,6 +75,8 @@ export async function deleteBackup(c: Ctx): Promise<Response> {
     // The backup is gone; the ledger rebuilds or corrects its count (README, "Limits").
     log.error("ledger forget failed after delete", { ...requestFields(c), error: err });
   });
+  const event = { organizationId: system.organizationId, actor: system.systemKey, action: "backup.delete" as const, target: `${system.systemKey}/${id}` };
+  c.executionCtx.waitUntil(recordAuditQuietly(c.env.OPERATOR_DB, [{ ...event, outcome: "ok", clientIp: clientAddress(c.req.raw) }]));
   return envelope(200, "backup deleted", { id });
 }
 

@@ -57,3 +57,23 @@ export async function checkSystemCredentials(kv: KVNamespace, systemKey: string,
     appendOnly: record.append_only === true,
   };
 }
+
+/** Writes a system's credential record (validated first: nothing invalid is ever written). KV failure → 503. */
+export async function writeSystemRecord(kv: KVNamespace, systemKey: string, record: SystemRecord): Promise<void> {
+  const problems = recordProblems(record);
+  if (problems.length > 0 || !SYSTEM_KEY_PATTERN.test(systemKey)) throw new Error(`refusing to write an invalid record: ${problems.join("; ")}`);
+  await kvCall("KV put", () => kv.put(systemKey, JSON.stringify(record)));
+}
+
+/** Removes a system's credential record (erasure). KV failure → 503. */
+export async function deleteSystemRecord(kv: KVNamespace, systemKey: string): Promise<void> {
+  await kvCall("KV delete", () => kv.delete(systemKey));
+}
+
+async function kvCall<T>(operation: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await withDeadline(operation, TIMINGS.kvDeadlineMs, call);
+  } catch (err) {
+    throw new UnavailableError("credential storage unavailable", err);
+  }
+}

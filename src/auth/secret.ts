@@ -126,7 +126,7 @@ export async function verifySystemSecret(record: SystemRecord | null, secret: st
 }
 
 /** Constant-time comparison of two digests: the platform's own where it has one (workerd), else a full XOR pass. */
-function digestsEqual(a: Uint8Array, b: Uint8Array): boolean {
+export function digestsEqual(a: Uint8Array, b: Uint8Array): boolean {
   const subtle = crypto.subtle as SubtleCrypto & { timingSafeEqual?: (a: Uint8Array, b: Uint8Array) => boolean };
   if (typeof subtle.timingSafeEqual === "function") return subtle.timingSafeEqual(a, b);
   if (a.length !== b.length) return false;

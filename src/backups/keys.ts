@@ -30,3 +30,8 @@ export const STAGING_PREFIX = ".staging/";
 export function stagingKey(system: SystemScope, id: string): string {
   return STAGING_PREFIX + backupKey(system, id);
 }
+
+/** Where a system's uploads in progress are staged (erasure removes these too). */
+export function systemStagingPrefix(system: SystemScope): string {
+  return STAGING_PREFIX + systemPrefix(system);
+}

@@ -140,3 +140,28 @@ export async function listObjectSizes(bucket: R2Bucket, prefix: string): Promise
   } while (cursor);
   return out;
 }
+
+/** Every object under a prefix with its metadata (all pages): what a move copies and a purge deletes. */
+export async function listObjects(bucket: R2Bucket, prefix: string): Promise<R2Object[]> {
+  const out: R2Object[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await r2("list", () => bucket.list({ prefix, cursor, include: ["customMetadata", "httpMetadata"] }));
+    out.push(...page.objects);
+    cursor = page.truncated ? page.cursor : undefined;
+  } while (cursor);
+  return out;
+}
+
+/**
+ * Copies a committed backup to another key, byte-exact, with its content type and custom
+ * metadata. R2 verifies the bytes it receives against the recorded SHA-256 and refuses a
+ * mismatch, so a copy is either exact or absent. Returns the new object.
+ */
+export async function copyBackupObject(bucket: R2Bucket, source: R2Object, toKey: string): Promise<R2Object> {
+  const sha256 = source.customMetadata?.sha256;
+  if (!sha256) throw new StorageUnavailableError("copy", new Error(`${source.key} has no recorded digest`));
+  const body = await getObject(bucket, source.key);
+  if (!body) throw new StorageUnavailableError("copy", new Error(`${source.key} vanished during the copy`));
+  return putObject(bucket, toKey, body.body, { sha256, httpMetadata: source.httpMetadata, customMetadata: source.customMetadata });
+}

@@ -2,12 +2,13 @@
 // and every failure turned into a fail-closed 503.
 
 import type { AuthenticatedSystem } from "../auth/credentials";
+import type { SystemScope } from "../backups/keys";
 import type { RetentionPolicy } from "../backups/retention";
 import { TIMINGS, type Limits } from "../config";
 import { ApiError, UnavailableError } from "../errors";
 import { withDeadline } from "../platform/deadline";
 import { log } from "../platform/log";
-import type { OrgLedger, ReserveResult } from "./org-ledger";
+import type { OrganizationUsage, OrgLedger, ReserveResult } from "./org-ledger";
 
 function ledgerOf(ns: DurableObjectNamespace<OrgLedger>, organizationId: string) {
   return ns.get(ns.idFromName(organizationId));
@@ -88,6 +89,26 @@ export async function releaseUpload(ns: DurableObjectNamespace<OrgLedger>, syste
 }
 
 /** Frees a deleted backup's bytes at once (idempotent, asked twice). */
-export async function forgetBackup(ns: DurableObjectNamespace<OrgLedger>, system: AuthenticatedSystem, id: string): Promise<void> {
+export async function forgetBackup(ns: DurableObjectNamespace<OrgLedger>, system: SystemScope, id: string): Promise<void> {
   await callTwice("forget", () => ledgerOf(ns, system.organizationId).forget(system.organizationId, system.systemKey, id));
+}
+
+/** Committed backups and bytes of an organisation, per system too (for the given keys, or all): one call. */
+export async function organizationUsage(ns: DurableObjectNamespace<OrgLedger>, organizationId: string, systemKeys: string[] | null): Promise<OrganizationUsage> {
+  return callTwice("usage", () => ledgerOf(ns, organizationId).systemsUsage(organizationId, systemKeys));
+}
+
+/** The ledger rows (id, size) of one system. */
+export async function systemBackupRows(ns: DurableObjectNamespace<OrgLedger>, system: SystemScope): Promise<{ id: string; size: number }[]> {
+  return callTwice("system backups", () => ledgerOf(ns, system.organizationId).systemBackups(system.organizationId, system.systemKey));
+}
+
+/** Records backups that a move brought into the system's (new) organisation (idempotent, asked twice). */
+export async function adoptBackups(ns: DurableObjectNamespace<OrgLedger>, system: SystemScope, backups: { id: string; size: number }[]): Promise<void> {
+  await callTwice("adopt", () => ledgerOf(ns, system.organizationId).adoptBackups(system.organizationId, system.systemKey, backups));
+}
+
+/** Forgets every backup of a system in its organisation's ledger (idempotent, asked twice). */
+export async function forgetSystem(ns: DurableObjectNamespace<OrgLedger>, system: SystemScope): Promise<void> {
+  await callTwice("forget system", () => ledgerOf(ns, system.organizationId).forgetSystem(system.organizationId, system.systemKey));
 }

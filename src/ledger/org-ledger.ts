@@ -9,6 +9,7 @@ import { backupKey, organizationPrefix } from "../backups/keys";
 import { selectVictims, type RetentionPolicy } from "../backups/retention";
 import { deleteObjects, listObjectSizes } from "../backups/store";
 import { TIMINGS } from "../config";
+import { recordAuditQuietly } from "../operator/audit";
 import { log } from "../platform/log";
 
 const MINUTE = 60_000;
@@ -28,6 +29,20 @@ export type ReserveResult =
   | { ok: true; token: string }
   | { ok: false; reason: "rate"; retryAfterSeconds: number }
   | { ok: false; reason: "quota" };
+
+/** Committed backups of one system, with its newest backup's id (null when none). */
+export interface SystemUsage {
+  backups: number;
+  bytes: number;
+  newest: string | null;
+}
+
+/** An organisation's committed backups and bytes, in total and per system. */
+export interface OrganizationUsage {
+  backups: number;
+  bytes: number;
+  systems: Record<string, SystemUsage>;
+}
 
 export interface CommitRequest {
   organizationId: string;
@@ -110,6 +125,43 @@ export class OrgLedger extends DurableObject<Env> {
     return this.usage();
   }
 
+  /**
+   * Committed backups and bytes of the organisation, and per system (all of them, or the keys
+   * given) with the id of its newest backup: what the operator listings show, in one call.
+   */
+  async systemsUsage(organizationId: string, systemKeys: string[] | null): Promise<OrganizationUsage> {
+    await this.ensureBuilt(organizationId);
+    const rows = this.sql
+      .exec<{ system_key: string; backups: number; bytes: number; newest: string | null }>("SELECT system_key, COUNT(*) AS backups, SUM(size) AS bytes, MAX(id) AS newest FROM backups GROUP BY system_key")
+      .toArray();
+    const wanted = systemKeys ? new Set(systemKeys) : null;
+    const usage: OrganizationUsage = { backups: 0, bytes: 0, systems: {} };
+    for (const { system_key, ...row } of rows) {
+      usage.backups += row.backups;
+      usage.bytes += row.bytes;
+      if (!wanted || wanted.has(system_key)) usage.systems[system_key] = row;
+    }
+    return usage;
+  }
+
+  /** The rows of one system (a move copies them to the new organisation's ledger). */
+  async systemBackups(organizationId: string, systemKey: string): Promise<{ id: string; size: number }[]> {
+    await this.ensureBuilt(organizationId);
+    return this.sql.exec<{ id: string; size: number }>("SELECT id, size FROM backups WHERE system_key = ? ORDER BY id", systemKey).toArray();
+  }
+
+  /** Records backups that arrived by a move (idempotent). */
+  async adoptBackups(organizationId: string, systemKey: string, backups: { id: string; size: number }[]): Promise<void> {
+    await this.ensureBuilt(organizationId);
+    for (const b of backups) this.sql.exec("INSERT OR REPLACE INTO backups (system_key, id, size, doomed) VALUES (?, ?, ?, 0)", systemKey, b.id, b.size);
+  }
+
+  /** Forgets every backup of a system (purged, or moved away); its bytes stop counting at once. */
+  async forgetSystem(organizationId: string, systemKey: string): Promise<void> {
+    await this.ensureBuilt(organizationId);
+    this.sql.exec("DELETE FROM backups WHERE system_key = ?", systemKey);
+  }
+
   /** Retries prunes whose R2 delete failed earlier, and reconciles with R2 once a day. */
   override async alarm(): Promise<void> {
     const organizationId = this.meta("organization_id");
@@ -165,6 +217,9 @@ export class OrgLedger extends DurableObject<Env> {
       return;
     }
     for (const id of ids) this.sql.exec("DELETE FROM backups WHERE system_key = ? AND id = ?", systemKey, id);
+    const at = Date.now();
+    const events = ids.map((id) => ({ organizationId, actor: "retention", action: "backup.prune" as const, target: `${systemKey}/${id}`, outcome: "ok", clientIp: null, at }));
+    this.ctx.waitUntil(recordAuditQuietly(this.env.OPERATOR_DB, events));
   }
 
   private usage(): number {

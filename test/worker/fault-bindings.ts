@@ -8,7 +8,7 @@ import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 
 /** Which binding a call went to; `LEDGER.BACKUPS` is R2 as the Durable Object reaches it. */
-export type BindingName = "SYSTEMS" | "BACKUPS" | "ORG_LEDGER" | "LEDGER.BACKUPS";
+export type BindingName = "SYSTEMS" | "BACKUPS" | "ORG_LEDGER" | "LEDGER.BACKUPS" | "OPERATOR_DB";
 
 /**
  * How the chosen call fails:
@@ -64,6 +64,38 @@ export class FaultInjector {
       BACKUPS: this.wrap(env.BACKUPS, "BACKUPS"),
       ORG_LEDGER: this.wrapNamespace(env.ORG_LEDGER as unknown as DurableObjectNamespace),
     };
+  }
+
+  /** The bindings above plus the operator database (D1), wrapped. */
+  operatorOverrides(): { SYSTEMS: KVNamespace; BACKUPS: R2Bucket; ORG_LEDGER: DurableObjectNamespace; OPERATOR_DB: D1Database } {
+    return { ...this.overrides(), OPERATOR_DB: this.wrapD1(env.OPERATOR_DB) };
+  }
+
+  /**
+   * Wraps a D1 database: `prepare` stays synchronous and hands out statements whose `first`,
+   * `all` and `run` are recorded (method `first`/`all`/`run`, target the SQL's first words) and
+   * may fail; `batch` is recorded as one call.
+   */
+  wrapD1(db: D1Database): D1Database {
+    const wrapStatement = (statement: D1PreparedStatement, sql: string): D1PreparedStatement =>
+      new Proxy(statement, {
+        get: (obj, prop) => {
+          const value = Reflect.get(obj, prop, obj);
+          if (prop === "bind") return (...args: unknown[]) => wrapStatement(value.apply(obj, args), sql);
+          if (prop === "first" || prop === "all" || prop === "run" || prop === "raw")
+            return (...args: unknown[]) => this.invoke("OPERATOR_DB", prop, [sql], () => value.apply(obj, args));
+          return typeof value === "function" ? value.bind(obj) : value;
+        },
+      });
+    return new Proxy(db, {
+      get: (obj, prop) => {
+        const value = Reflect.get(obj, prop, obj);
+        if (prop === "prepare") return (sql: string) => wrapStatement(value.call(obj, sql), sql.trim().split(/\s+/).slice(0, 3).join(" "));
+        if (prop === "batch")
+          return (statements: D1PreparedStatement[]) => this.invoke("OPERATOR_DB", "batch", [`${statements.length} statements`], () => value.call(obj, statements));
+        return typeof value === "function" ? value.bind(obj) : value;
+      },
+    });
   }
 
   /** Calls made to one binding (optionally one method). */

@@ -4,6 +4,7 @@
 import { env, exports } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import worker from "../../src/index";
+import { checkConformance } from "./openapi-conformance";
 import { generateSystemCredentials, type SystemRecord } from "../../src/auth/secret";
 import { bytesToHex } from "../../src/platform/codec";
 
@@ -53,10 +54,16 @@ export const NO_RATE_LIMITS: Overrides = { BACKUP_RATE_LIMIT_PER_MINUTE: "0", BA
  */
 export async function send(request: Request, overrides?: Overrides): Promise<Response> {
   if (!request.headers.has("CF-Connecting-IP")) request.headers.set("CF-Connecting-IP", randomIp());
-  if (!overrides) return exports.default.fetch(request);
-  const ctx = createExecutionContext();
-  const response = await worker.fetch(request, { ...env, ...overrides } as Env, ctx);
-  await waitOnExecutionContext(ctx);
+  const { method, url } = request;
+  let response: Response;
+  if (!overrides) response = await exports.default.fetch(request);
+  else {
+    const ctx = createExecutionContext();
+    response = await worker.fetch(request, { ...env, ...overrides } as Env, ctx);
+    await waitOnExecutionContext(ctx);
+  }
+  // Every answer a test receives must be what the OpenAPI document says.
+  await checkConformance(method, url, response);
   return response;
 }
 

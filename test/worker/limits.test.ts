@@ -240,6 +240,7 @@ describe("configuration", () => {
     BACKUP_RATE_LIMIT_PER_HOUR: "60",
     BACKUP_PROTECT_DAILY: "1",
     BACKUP_PROTECT_WEEKLY: "4",
+    AUDIT_RETENTION_DAYS: "400",
   };
 
   it("parses the wrangler.toml defaults, which are the contract's", () => {
@@ -252,6 +253,7 @@ describe("configuration", () => {
       rateLimitPerHour: 60,
       protectDaily: 1,
       protectWeekly: 4,
+      auditRetentionDays: 400,
     });
     expect(parseLimits(defaults).maxPerSystem).toBe(10);
   });
@@ -264,6 +266,7 @@ describe("configuration", () => {
       ["BACKUP_MAX_SIZE_PER_ORG", "1e9"],
       ["BACKUP_RATE_LIMIT_PER_HOUR", ""],
       ["BACKUP_PROTECT_DAILY", "2"],
+      ["AUDIT_RETENTION_DAYS", "0"],
     ]) {
       expect(() => parseLimits({ ...defaults, [name]: value })).toThrow(name);
     }

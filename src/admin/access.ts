@@ -1,0 +1,85 @@
+// What an operator may reach: the organisation or system named in the path must lie in the
+// token's scope (else 404, exactly as if it did not exist), and then the role must allow the
+// action (else 403). Scope is checked first, so a scoped token learns nothing about the rest.
+
+import type { Context } from "hono";
+import { inScope, roleAllows, type OperatorRole } from "../auth/operator-token";
+import { readSystemRecord } from "../auth/credentials";
+import { ORGANIZATION_ID_PATTERN, SYSTEM_KEY_PATTERN, type SystemRecord } from "../auth/secret";
+import { isBackupId } from "../backups/ids";
+import { limitsOf } from "../config";
+import { ApiError } from "../errors";
+import { clientAddress } from "../http/client-address";
+import type { AdminEnv } from "./app-env";
+
+type Ctx = Context<AdminEnv>;
+
+/** The organisation in the path, when in scope: 400 when malformed, 404 when outside the scope. */
+export function scopedOrganization(c: Ctx): string {
+  const organizationId = c.req.param("org") ?? "";
+  if (!ORGANIZATION_ID_PATTERN.test(organizationId)) throw new ApiError(400, "invalid organization id");
+  if (!inScope(c.get("operator"), organizationId)) throw new ApiError(404, "organization not found");
+  return organizationId;
+}
+
+/** The system in the path with its KV record (the truth), when it exists and its organisation is in scope; else 404. */
+export async function scopedSystem(c: Ctx): Promise<{ systemKey: string; record: SystemRecord }> {
+  const systemKey = c.req.param("key") ?? "";
+  if (!SYSTEM_KEY_PATTERN.test(systemKey)) throw new ApiError(400, "invalid system key");
+  const record = await readSystemRecord(c.env.SYSTEMS, systemKey);
+  if (!record || !inScope(c.get("operator"), record.organization_id)) throw new ApiError(404, "system not found");
+  return { systemKey, record };
+}
+
+/** The backup id in the path: 400 unless it is in the allowlist. */
+export function backupIdParam(c: Ctx): string {
+  const id = c.req.param("id") ?? "";
+  if (!isBackupId(id)) throw new ApiError(400, "invalid backup id");
+  return id;
+}
+
+/** 403 unless the operator's role includes `needed`. */
+export function requireRole(c: Ctx, needed: OperatorRole): void {
+  if (!roleAllows(c.get("operator").role, needed)) throw new ApiError(403, `this action needs the ${needed} role`);
+}
+
+/** `limit` (default 100, 1..1000) and the opaque `cursor` of a paginated list; 400 when malformed. */
+export function pageParams(c: Ctx): { limit: number; cursor: string | null } {
+  const rawLimit = c.req.query("limit");
+  const limit = rawLimit === undefined ? 100 : /^\d{1,4}$/.test(rawLimit) ? Number(rawLimit) : NaN;
+  if (!(limit >= 1 && limit <= 1000)) throw new ApiError(400, "limit must be an integer from 1 to 1000");
+  const cursor = c.req.query("cursor");
+  if (cursor === "") throw new ApiError(400, "invalid cursor");
+  return { limit, cursor: cursor ?? null };
+}
+
+/** A JSON object body (optional when `optional`): 400 for anything else. */
+export async function jsonBody(c: Ctx, optional = false): Promise<Record<string, unknown>> {
+  const text = await c.req.text();
+  if (text.trim() === "" && optional) return {};
+  if (text.length > 4096) throw new ApiError(400, "request body too large");
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new ApiError(400, "request body is not valid JSON");
+  }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) throw new ApiError(400, "request body must be a JSON object");
+  return body as Record<string, unknown>;
+}
+
+/** Refuses a body with fields other than `allowed`, so a typo is never silently ignored. */
+export function onlyFields(body: Record<string, unknown>, allowed: string[]): void {
+  const unknown = Object.keys(body).filter((k) => !allowed.includes(k));
+  if (unknown.length > 0) throw new ApiError(400, `unknown field ${JSON.stringify(unknown[0])}`);
+}
+
+/** The stores an operator change touches. */
+export function stores(c: Ctx) {
+  return { kv: c.env.SYSTEMS, db: c.env.OPERATOR_DB, bucket: c.env.BACKUPS, ledger: c.env.ORG_LEDGER, limits: limitsOf(c.env) };
+}
+
+/** The operator behind the request, for the audit trail. */
+export function actor(c: Ctx) {
+  return { name: c.get("operator").name, clientIp: clientAddress(c.req.raw) };
+}

@@ -1,0 +1,69 @@
+// Operator endpoints on organisations: the list, an organisation's systems (and creating one),
+// and its audit trail. Thin handlers: parse, check scope and role, call the stores, shape.
+
+import type { Context } from "hono";
+import { limitsOf } from "../config";
+import { ApiError } from "../errors";
+import { envelope } from "../http/envelope";
+import { organizationUsage } from "../ledger/client";
+import { listAuditEvents } from "../operator/audit";
+import { listIndexedOrganizations, listOrganizationSystems } from "../operator/system-index";
+import { actor, jsonBody, onlyFields, pageParams, requireRole, scopedOrganization, stores } from "./access";
+import type { AdminEnv } from "./app-env";
+import { createSystemRecord } from "./system-records";
+import { systemView } from "./views";
+
+type Ctx = Context<AdminEnv>;
+
+/** Ledger calls made at once when an organisation page is filled in. */
+const USAGE_CONCURRENCY = 32;
+
+/** GET /api/admin/organizations: the organisations in scope, with systems, backups, bytes and quota. */
+export async function listOrganizations(c: Ctx): Promise<Response> {
+  const page = await listIndexedOrganizations(c.env.OPERATOR_DB, c.get("operator").organizations, pageParams(c));
+  if (!page) throw invalidCursor();
+  const quota = limitsOf(c.env).maxSizePerOrg;
+  const organizations: Record<string, unknown>[] = [];
+  for (let i = 0; i < page.organizations.length; i += USAGE_CONCURRENCY) {
+    const batch = page.organizations.slice(i, i + USAGE_CONCURRENCY);
+    const usages = await Promise.all(batch.map((o) => organizationUsage(c.env.ORG_LEDGER, o.organization_id, [])));
+    batch.forEach((o, j) =>
+      organizations.push({ ...o, backups: usages[j].backups, bytes_used: usages[j].bytes, quota_bytes: quota === 0 ? null : quota }),
+    );
+  }
+  return envelope(200, "organizations listed", { organizations, cursor: page.cursor });
+}
+
+/** GET /api/admin/organizations/{org}/systems: one index range read and one ledger call per page. */
+export async function listSystems(c: Ctx): Promise<Response> {
+  const organizationId = scopedOrganization(c);
+  const page = await listOrganizationSystems(c.env.OPERATOR_DB, organizationId, pageParams(c));
+  if (!page) throw invalidCursor();
+  const keys = page.systems.map((s) => s.system_key);
+  const usage = keys.length > 0 ? await organizationUsage(c.env.ORG_LEDGER, organizationId, keys) : { systems: {} as Record<string, undefined> };
+  const systems = page.systems.map((s) => systemView(s.system_key, s, usage.systems[s.system_key]));
+  return envelope(200, "systems listed", { systems, cursor: page.cursor });
+}
+
+/** POST /api/admin/organizations/{org}/systems: a new system; its secret is shown only in this answer. */
+export async function createSystem(c: Ctx): Promise<Response> {
+  const organizationId = scopedOrganization(c);
+  requireRole(c, "admin");
+  const body = await jsonBody(c, true);
+  onlyFields(body, ["append_only"]);
+  if (body.append_only !== undefined && typeof body.append_only !== "boolean") throw new ApiError(400, "append_only must be a boolean");
+  const { systemKey, systemSecret, record } = await createSystemRecord(stores(c), actor(c), organizationId, body.append_only === true);
+  return envelope(201, "system created", { system_key: systemKey, system_secret: systemSecret, system_id: record.system_id, organization_id: organizationId });
+}
+
+/** GET /api/admin/organizations/{org}/audit: the organisation's events, newest first. */
+export async function listAudit(c: Ctx): Promise<Response> {
+  const organizationId = scopedOrganization(c);
+  const page = await listAuditEvents(c.env.OPERATOR_DB, organizationId, pageParams(c));
+  if (!page) throw invalidCursor();
+  return envelope(200, "audit events listed", page);
+}
+
+function invalidCursor(): ApiError {
+  return new ApiError(400, "invalid cursor");
+}

@@ -1,0 +1,90 @@
+// Changing systems' credential records for the operator plane: KV (the truth for credentials),
+// the operator index row and the audit event, in an order that leaves nothing half-done.
+
+import { deleteSystemRecord, writeSystemRecord } from "../auth/credentials";
+import { generateSecret, generateSystemCredentials, type SystemRecord } from "../auth/secret";
+import { auditStatement, recordAuditQuietly, type AuditAction } from "../operator/audit";
+import { d1 } from "../operator/d1";
+import { removeSystemStatement, upsertSystemStatement } from "../operator/system-index";
+import { log } from "../platform/log";
+
+/** The stores a record change touches. */
+export interface RecordStores {
+  kv: KVNamespace;
+  db: D1Database;
+}
+
+/** Who asked, for the audit trail. */
+export interface Actor {
+  name: string;
+  clientIp: string | null;
+}
+
+/**
+ * Applies `change` (null: nothing to change) to a system's record: KV first, then the index row
+ * and the audit event in one atomic D1 batch. A D1 failure answers 503; a retry is harmless
+ * (the change is already in KV, the batch is written again).
+ */
+export async function changeSystemRecord(
+  stores: RecordStores,
+  actor: Actor,
+  action: AuditAction,
+  systemKey: string,
+  record: SystemRecord,
+  change: (record: SystemRecord) => SystemRecord | null,
+): Promise<SystemRecord> {
+  const changed = change(record);
+  if (changed) await writeSystemRecord(stores.kv, systemKey, changed);
+  const next = changed ?? record;
+  await d1("record change", () =>
+    stores.db.batch([
+      upsertSystemStatement(stores.db, systemKey, next),
+      auditStatement(stores.db, { organizationId: next.organization_id, actor: actor.name, action, target: systemKey, outcome: "ok", clientIp: actor.clientIp }),
+    ]),
+  );
+  return next;
+}
+
+/**
+ * Creates a system: its index row and audit event first, then its KV record, so that a system
+ * whose secret was never shown cannot exist; if KV fails, the row is taken back (503).
+ */
+export async function createSystemRecord(stores: RecordStores, actor: Actor, organizationId: string, appendOnly: boolean) {
+  const { systemKey, systemSecret, record } = await generateSystemCredentials(organizationId);
+  record.append_only = appendOnly;
+  const event = { organizationId, actor: actor.name, action: "system.create" as const, target: systemKey, clientIp: actor.clientIp };
+  await d1("create system", () => stores.db.batch([upsertSystemStatement(stores.db, systemKey, record), auditStatement(stores.db, { ...event, outcome: "ok" })]));
+  try {
+    await writeSystemRecord(stores.kv, systemKey, record);
+  } catch (err) {
+    await stores.db.batch([removeSystemStatement(stores.db, systemKey)]).catch((e) => log.error("index rollback failed", { system: systemKey, error: e }));
+    await recordAuditQuietly(stores.db, [{ ...event, outcome: "failed: credential storage unavailable" }]);
+    throw err;
+  }
+  return { systemKey, systemSecret, record };
+}
+
+/**
+ * Replaces a system's secret. The new secret is returned even when the audit write fails
+ * afterwards (logged): once KV holds its hash, withholding it would lock the system out.
+ */
+export async function rotateSystemSecret(stores: RecordStores, actor: Actor, systemKey: string, record: SystemRecord) {
+  const { systemSecret, secretPublic, secretSha256 } = await generateSecret();
+  const rotated: SystemRecord = { ...record, secret_public: secretPublic, secret_sha256: secretSha256 };
+  await writeSystemRecord(stores.kv, systemKey, rotated);
+  await recordAuditQuietly(stores.db, [
+    { organizationId: record.organization_id, actor: actor.name, action: "system.rotate", target: systemKey, outcome: "ok", clientIp: actor.clientIp },
+  ]);
+  return { systemSecret, record: rotated };
+}
+
+/** Removes a system's record from KV after its index row and audit event are written (erasure's last step). */
+export async function eraseSystemRecord(stores: RecordStores, actor: Actor, systemKey: string, record: SystemRecord, outcome: string): Promise<void> {
+  await d1("erase system", () =>
+    stores.db.batch([
+      removeSystemStatement(stores.db, systemKey),
+      auditStatement(stores.db, { organizationId: record.organization_id, actor: actor.name, action: "system.purge", target: systemKey, outcome, clientIp: actor.clientIp }),
+    ]),
+  );
+  await deleteSystemRecord(stores.kv, systemKey);
+}

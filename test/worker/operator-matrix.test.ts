@@ -1,0 +1,104 @@
+// The generated authorization matrix: every role × every operator endpoint × the token's own
+// organisation, a foreign one and an unknown one. Inside the scope the role decides (success
+// or 403); outside it the answer is 404, exactly as for something that does not exist. No
+// refusal changes anything in KV, R2, D1 or the ledgers.
+
+import { describe, expect, it } from "vitest";
+import { OPERATOR_ROLES, roleAllows, type OperatorRole } from "../../src/auth/operator-token";
+import { json, newOrg } from "./helpers";
+import { admin, newFleetOrg, newOperator, storageSnapshot } from "./operator-helpers";
+
+interface Endpoint {
+  name: string;
+  role: OperatorRole;
+  method: string;
+  /** The path for a system key, backup id and organisation (one of them unused by most). */
+  path: (t: { key: string; id: string; org: string }) => string;
+  success: number;
+  body?: (destination: string) => unknown;
+  /** What the target is: the organisation in the path, the system, or one of its backups. */
+  on: "organization" | "system" | "backup";
+}
+
+const ENDPOINTS: Endpoint[] = [
+  { name: "list systems", role: "reader", method: "GET", path: (t) => `/organizations/${t.org}/systems`, success: 200, on: "organization" },
+  { name: "create system", role: "admin", method: "POST", path: (t) => `/organizations/${t.org}/systems`, success: 201, on: "organization", body: () => ({}) },
+  { name: "read audit", role: "reader", method: "GET", path: (t) => `/organizations/${t.org}/audit`, success: 200, on: "organization" },
+  { name: "show system", role: "reader", method: "GET", path: (t) => `/systems/${t.key}`, success: 200, on: "system" },
+  { name: "append-only", role: "manager", method: "PATCH", path: (t) => `/systems/${t.key}`, success: 200, on: "system", body: () => ({ append_only: true }) },
+  { name: "suspend", role: "manager", method: "POST", path: (t) => `/systems/${t.key}/suspend`, success: 200, on: "system" },
+  { name: "resume", role: "manager", method: "POST", path: (t) => `/systems/${t.key}/resume`, success: 200, on: "system" },
+  { name: "rotate", role: "admin", method: "POST", path: (t) => `/systems/${t.key}/rotate`, success: 200, on: "system" },
+  { name: "retire", role: "admin", method: "DELETE", path: (t) => `/systems/${t.key}`, success: 200, on: "system" },
+  { name: "purge", role: "admin", method: "DELETE", path: (t) => `/systems/${t.key}?purge=true`, success: 200, on: "system" },
+  { name: "move", role: "admin", method: "POST", path: (t) => `/systems/${t.key}/move`, success: 200, on: "system", body: (to) => ({ organization_id: to }) },
+  { name: "list backups", role: "reader", method: "GET", path: (t) => `/systems/${t.key}/backups`, success: 200, on: "system" },
+  { name: "delete backup", role: "manager", method: "DELETE", path: (t) => `/systems/${t.key}/backups/${t.id}`, success: 200, on: "backup" },
+  { name: "create link", role: "reader", method: "POST", path: (t) => `/systems/${t.key}/backups/${t.id}/link`, success: 200, on: "backup" },
+];
+
+type Target = "own" | "foreign" | "unknown";
+const UNKNOWN_KEY = () => `NETH-${crypto.randomUUID()}`;
+const UNKNOWN_ID = "01900000-0000-7000-8000-000000000000.tar.gz";
+
+describe("authorization matrix", () => {
+  const cells = ENDPOINTS.flatMap((e) => OPERATOR_ROLES.flatMap((role) => (["own", "foreign", "unknown"] as Target[]).map((target) => ({ e, role, target }))));
+
+  it.each(cells.map((c) => [`${c.role} → ${c.e.name} (${c.target})`, c] as const))("%s", async (_, { e, role, target }) => {
+    const own = await newFleetOrg();
+    const foreign = await newFleetOrg();
+    const destination = newOrg();
+    const operator = await newOperator(role, [own.org, destination]);
+    const fixture = target === "foreign" ? foreign : own;
+    const t =
+      target === "unknown"
+        ? { org: newOrg(), key: e.on === "backup" ? own.system.key : UNKNOWN_KEY(), id: UNKNOWN_ID }
+        : { org: fixture.org, key: fixture.system.key, id: fixture.backupId };
+    const orgs = [own.org, foreign.org, destination, t.org];
+    const keys = [own.system.key, foreign.system.key, t.key];
+    const before = await storageSnapshot(orgs, keys);
+    const response = await admin(operator, e.method, e.path(t), e.body?.(destination));
+    const body = await json(response);
+
+    // An unknown backup of an own system is inside the scope: the role is checked first there.
+    const inScope = target === "own" || (target === "unknown" && e.on === "backup");
+    const expected = !inScope ? 404 : !roleAllows(role, e.role) ? 403 : target === "own" ? e.success : 404;
+    expect(response.status, body.message).toBe(expected);
+    if (response.status >= 400) {
+      expect(await storageSnapshot(orgs, keys)).toBe(before);
+      expect(body.data).toBeNull();
+      // A foreign organisation, system or backup looks exactly like one that does not exist.
+      if (response.status === 404) expect(body.message).toMatch(/^(organization|system|backup) not found$/);
+    }
+  });
+
+  it("all-organisation tokens reach every organisation; an unknown system is still 404", async () => {
+    const some = await newFleetOrg();
+    for (const role of OPERATOR_ROLES) {
+      const operator = await newOperator(role, "*");
+      const shown = await admin(operator, "GET", `/systems/${some.system.key}`);
+      expect(shown.status).toBe(200);
+      expect((await json(shown)).data.organization_id).toBe(some.org);
+      const unknown = await admin(operator, "GET", `/systems/${UNKNOWN_KEY()}`);
+      expect(unknown.status).toBe(404);
+      await unknown.arrayBuffer();
+      const suspend = await admin(operator, "POST", `/systems/${some.system.key}/suspend`);
+      expect(suspend.status).toBe(roleAllows(role, "manager") ? 200 : 403);
+      await suspend.arrayBuffer();
+    }
+  });
+
+  it("GET /organizations lists exactly the organisations in scope", async () => {
+    const a = await newFleetOrg();
+    const b = await newFleetOrg();
+    const empty = newOrg();
+    const operator = await newOperator("reader", [a.org, empty]);
+    const response = await admin(operator, "GET", "/organizations");
+    const { data } = await json(response);
+    expect(response.status).toBe(200);
+    expect(data.organizations.map((o: { organization_id: string }) => o.organization_id)).toEqual([a.org, empty].sort());
+    const listed = data.organizations.find((o: { organization_id: string }) => o.organization_id === a.org);
+    expect(listed).toMatchObject({ systems: 1, backups: 1, bytes_used: `backup of ${a.system.key}`.length, quota_bytes: 100 * 1024 ** 3 });
+    expect(JSON.stringify(data)).not.toContain(b.org);
+  });
+});

@@ -5,7 +5,7 @@ import { readFile } from "node:fs/promises";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { horizontalOverflow, launchChromium, screenshot, screenshotDir } from "./browser.ts";
-import { applianceListStatus, type CreatedSystem, createSystem, createToken, operatorCall, type SeededBackup, startVault, uploadBackup, type Vault } from "./vault.ts";
+import { applianceListStatus, type CreatedSystem, createSystem, createToken, operatorCall, type SeededBackup, startVault, uploadBackup, type Vault, vaultState } from "./vault.ts";
 
 const ORG = "acme";
 const OTHER_ORG = "globex";
@@ -25,9 +25,11 @@ let backups: SeededBackup[]; // busy's, oldest first
 const requests: string[] = [];
 
 beforeAll(async () => {
-  vault = await startVault();
-  adminToken = await createToken(vault.state, "console-admin", "admin", "*");
-  readerToken = await createToken(vault.state, "console-reader", "reader", [ORG]);
+  // Tokens first, with the CLI on the local state, then the vault on that state.
+  const state = await vaultState();
+  adminToken = await createToken(state.state, "console-admin", "admin", "*");
+  readerToken = await createToken(state.state, "console-reader", "reader", [ORG]);
+  vault = await startVault(state);
   busy = await createSystem(vault.origin, adminToken, ORG);
   quiet = await createSystem(vault.origin, adminToken, ORG);
   foreign = await createSystem(vault.origin, adminToken, OTHER_ORG);

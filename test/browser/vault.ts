@@ -13,10 +13,15 @@ export interface Vault {
   stop: () => Promise<void>;
 }
 
-/** Starts `npm start` on a free loopback port with fresh local state; resolves once the worker answers. */
-export async function startVault(): Promise<Vault> {
+/** Fresh local state for a vault: tokens can be made in it before the vault starts. */
+export async function vaultState(): Promise<{ state: string; remove: () => Promise<void> }> {
   const root = await tempDir("console-browser-");
-  const state = join(root.dir, "state");
+  return { state: join(root.dir, "state"), remove: root.remove };
+}
+
+/** Starts `npm start` on a free loopback port with the given local state; resolves once the worker answers. */
+export async function startVault(root: { state: string; remove: () => Promise<void> }): Promise<Vault> {
+  const state = root.state;
   const port = await freePort();
   let output = "";
   const child: ChildProcess = spawn(NODE, [join(ROOT, "scripts/start.mjs"), "--persist-to", state, `--port=${port}`], {

@@ -21,11 +21,11 @@ export function exactBytes(bytes) {
 }
 
 /** A UTC timestamp as "2026-04-12 02:15 UTC" (operators across time zones read the same thing). */
-export function timeText(iso) {
+export function timeText(iso, { seconds = false } = {}) {
   if (!iso) return "–";
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return String(iso);
-  return `${date.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+  return `${date.toISOString().slice(0, seconds ? 19 : 16).replace("T", " ")} UTC`;
 }
 
 /** Milliseconds since `iso` (Infinity when there is none). */

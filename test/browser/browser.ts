@@ -30,9 +30,11 @@ export async function screenshotDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), "console-screenshots-"));
 }
 
-/** Saves a full-page screenshot named `name.png`. */
-export async function screenshot(page: Page, dir: string, name: string): Promise<void> {
-  await page.screenshot({ path: join(dir, `${name}.png`), fullPage: true, animations: "disabled" });
+/** Saves a screenshot named `name.png`: the whole page, or only the viewport (long lists, dialogs, phones). */
+export async function screenshot(page: Page, dir: string, name: string, { fullPage = true } = {}): Promise<void> {
+  // The transient status message ("Copied…") is cleared first, so it does not cover the view.
+  await page.evaluate("document.getElementById('status').textContent = ''");
+  await page.screenshot({ path: join(dir, `${name}.png`), fullPage, animations: "disabled" });
 }
 
 /** The page's width that does not fit the viewport (0 when nothing scrolls sideways). */

@@ -88,7 +88,7 @@ describe("the operator console", () => {
   it("refuses a wrong token in plain words, then signs in by keyboard with the token kept for the tab only", async () => {
     await signIn("op_0123456789abcdef.wrongwrongwrongwrongwrongwrongwrongwrongwro");
     await page.getByRole("alert").filter({ hasText: "The token was not accepted" }).waitFor();
-    await page.screenshot({ path: `${shots}/sign-in.png` });
+    await screenshot(page, shots, "sign-in");
 
     await signIn(adminToken);
     await heading("Organisations");
@@ -115,7 +115,7 @@ describe("the operator console", () => {
     expect(await page.locator(".pager").textContent()).toContain(`Page 1 of 2 (${2 + EXTRA_SYSTEMS} rows)`);
     // Systems that never backed up are marked stale; the two with fresh backups are not.
     expect(await page.locator("#stale-count").textContent()).toContain(`${EXTRA_SYSTEMS} active system(s) without a backup in the last 3 day(s)`);
-    await screenshot(page, shots, "systems");
+    await screenshot(page, shots, "systems", { fullPage: false });
 
     await page.getByRole("button", { name: /^Backups/ }).click(); // ascending
     await page.getByRole("button", { name: /^Backups/ }).click(); // descending
@@ -162,7 +162,7 @@ describe("the operator console", () => {
     const dialog = page.locator("dialog[open]");
     expect(await dialog.textContent()).toContain(victim.filename);
     expect(await dialog.textContent()).toContain(victim.id);
-    await screenshot(page, shots, "delete-confirmation");
+    await screenshot(page, shots, "delete-confirmation", { fullPage: false });
     await page.keyboard.press("Escape"); // cancel: nothing happens
     await dialog.waitFor({ state: "detached" });
     expect(await row().count()).toBe(1);
@@ -196,7 +196,7 @@ describe("the operator console", () => {
     await secretDialog.waitFor();
     expect(await secretDialog.textContent()).toContain("will not be shown again");
     const [key, secret] = await secretDialog.locator(".secret-value").allTextContents();
-    await screenshot(page, shots, "secret-once");
+    await screenshot(page, shots, "secret-once", { fullPage: false });
     await secretDialog.getByRole("button", { name: "Copy system secret" }).click();
     expect(await clipboardText()).toBe(secret);
     await secretDialog.getByRole("button", { name: /I have stored it/ }).click();
@@ -216,7 +216,7 @@ describe("the operator console", () => {
     const actions = await page.locator("tbody td:nth-child(3)").allTextContents();
     for (const action of ["system.create", "backup.link", "backup.delete", "system.suspend", "system.resume"]) expect(actions).toContain(action);
     expect(actions.indexOf("system.resume")).toBeLessThan(actions.indexOf("system.suspend"));
-    await screenshot(page, shots, "audit");
+    await screenshot(page, shots, "audit", { fullPage: false });
   });
 
   it("explains an unknown system in plain words", async () => {
@@ -263,7 +263,7 @@ describe("the operator console", () => {
         await phone.locator("h1", { hasText: title }).waitFor();
         await phone.locator("main[aria-busy]").waitFor({ state: "detached" });
         expect(await horizontalOverflow(phone), `${name} scrolls sideways`).toBeLessThanOrEqual(0);
-        await screenshot(phone, shots, name);
+        await screenshot(phone, shots, name, { fullPage: false });
       }
     } finally {
       await narrow.close();

@@ -27,11 +27,11 @@ export async function auditView({ main, trail, params: [org], stillCurrent, onPr
     pageSize: 50,
     emptyText: "No event matches the filters.",
     columns: [
-      { key: "at", label: "When", cell: (row) => timeText(row.at) },
+      { key: "at", label: "When", cell: (row) => el("span", { class: "when" }, timeText(row.at, { seconds: true })) },
       { key: "actor", label: "Who" },
-      { key: "action", label: "Action", cell: (row) => el("code", {}, row.action) },
+      { key: "action", label: "Action", cell: (row) => el("code", { class: "action" }, row.action) },
       { key: "target", label: "Target", cell: (row) => el("span", { class: "target" }, String(row.target ?? "–")) },
-      { key: "outcome", label: "Outcome", cell: (row) => el("span", { class: `outcome ${/^(ok|success|succeeded|done|2\d\d)$/i.test(String(row.outcome)) ? "good" : "bad"}` }, String(row.outcome ?? "–")) },
+      { key: "outcome", label: "Outcome", cell: (row) => el("span", { class: `outcome ${/^ok\b/.test(String(row.outcome)) ? "good" : "bad"}` }, String(row.outcome ?? "–")) },
       { key: "client_ip", label: "Address" },
     ],
   });

@@ -11,7 +11,7 @@ import { systemPrefix, type SystemScope } from "../backups/keys";
 import { copyBackupObject, deleteObjects, listObjects } from "../backups/store";
 import type { Limits } from "../config";
 import { ApiError, UnavailableError } from "../errors";
-import { adoptBackups, forgetSystem, organizationUsage } from "../ledger/client";
+import { adoptBackups, forgetSystem, organizationUsage, systemBackupRows } from "../ledger/client";
 import { auditStatement } from "../operator/audit";
 import { d1 } from "../operator/d1";
 import { finishMoveStatement, readMoveInProgress, startMove } from "../operator/move-journal";
@@ -28,9 +28,10 @@ export interface MoveStores extends PurgeStores {
 export async function moveSystem(stores: MoveStores, actor: Actor, systemKey: string, record: SystemRecord, toOrg: string) {
   const journal = await readMoveInProgress(stores.db, systemKey);
   if (journal && journal.to_org !== toOrg) throw new ApiError(409, `a move of this system to ${journal.to_org} is in progress: repeat that move to finish it`);
-  if (!journal && record.organization_id === toOrg) throw new ApiError(409, "the system is already in that organization");
   const from: SystemScope = { organizationId: journal?.from_org ?? record.organization_id, systemKey };
   const to: SystemScope = { organizationId: toOrg, systemKey };
+  // Already there with nothing in progress: a repeat of a move that finished (its answer may have been lost).
+  if (!journal && record.organization_id === toOrg) return { record, backups: (await systemBackupRows(stores.ledger, to)).length };
   if (!journal) {
     await checkDestinationQuota(stores, from, toOrg);
     await startMove(stores.db, systemKey, { from_org: from.organizationId, to_org: toOrg });
@@ -50,12 +51,13 @@ export async function moveSystem(stores: MoveStores, actor: Actor, systemKey: st
   for (let i = 0; i < copied.length; i += 1000) await deleteObjects(stores.bucket, copied.slice(i, i + 1000).map((o) => o.key));
   if ((await listObjects(stores.bucket, fromPrefix)).length > 0) throw new UnavailableError("backup storage unavailable: the move is not finished, repeat it");
   await forgetSystem(stores.ledger, from);
-  const event = { actor: actor.name, action: "system.move" as const, target: `${systemKey}: ${from.organizationId} -> ${toOrg}`, outcome: "ok", clientIp: actor.clientIp };
+  // Each organisation's trail names the system, never the other organisation (it may be outside a reader's scope).
+  const event = { actor: actor.name, action: "system.move" as const, target: systemKey, clientIp: actor.clientIp };
   await d1("finish move", () =>
     stores.db.batch([
       upsertSystemStatement(stores.db, systemKey, current),
-      auditStatement(stores.db, { ...event, organizationId: from.organizationId }),
-      auditStatement(stores.db, { ...event, organizationId: toOrg }),
+      auditStatement(stores.db, { ...event, organizationId: from.organizationId, outcome: "ok: moved out to another organization" }),
+      auditStatement(stores.db, { ...event, organizationId: toOrg, outcome: "ok: moved in from another organization" }),
       finishMoveStatement(stores.db, systemKey),
     ]),
   );

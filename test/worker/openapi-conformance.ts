@@ -22,7 +22,7 @@ export async function checkConformance(method: string, url: string, response: Re
   const path = new URL(url).pathname.replace(/\/{2,}/g, "/").replace(/(.)\/$/, "$1");
   const where = `${method} ${path} → ${response.status}`;
   const match = templates.find((t) => t.pattern.test(path));
-  let spec: Json | undefined;
+  let spec: Json;
   if (!match) {
     if (response.status !== 404 && response.status !== 401) throw new Error(`${where}: undocumented path answered other than 404/401`);
     spec = doc.components.responses[response.status === 404 ? "NotFound" : "OperatorUnauthorized"];

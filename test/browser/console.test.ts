@@ -18,6 +18,7 @@ let page: Page;
 let shots: string;
 let adminToken: string;
 let readerToken: string;
+let managerToken: string;
 let busy: CreatedSystem; // three backups
 let quiet: CreatedSystem; // one backup
 let foreign: CreatedSystem; // in the other organisation
@@ -29,6 +30,7 @@ beforeAll(async () => {
   const state = await vaultState();
   adminToken = await createToken(state.state, "console-admin", "admin", "*");
   readerToken = await createToken(state.state, "console-reader", "reader", [ORG]);
+  managerToken = await createToken(state.state, "console-manager", "manager", [ORG, OTHER_ORG]);
   vault = await startVault(state);
   busy = await createSystem(vault.origin, adminToken, ORG);
   quiet = await createSystem(vault.origin, adminToken, ORG);
@@ -132,6 +134,30 @@ describe("the operator console", () => {
     await page.reload();
     await heading(`Systems of ${ORG}`);
     expect(await page.locator("#stale-days").inputValue()).toBe("30"); // the threshold is kept in this browser
+  });
+
+  it("marks a system stale once its newest backup is older than the threshold (the browser's clock moved on 5 days)", async () => {
+    const later = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    later.on("request", (request) => requests.push(request.url()));
+    try {
+      await later.clock.setFixedTime(Date.now() + 5 * 86_400_000);
+      const tab = await later.newPage();
+      await tab.goto(`${vault.origin}/console/`);
+      await tab.locator("#token").fill(adminToken);
+      await tab.getByRole("button", { name: "Sign in" }).click();
+      await tab.locator("h1", { hasText: "Organisations" }).waitFor();
+      await tab.goto(`${vault.origin}/console/#/org/${ORG}`);
+      await tab.locator("h1", { hasText: `Systems of ${ORG}` }).waitFor();
+      const newest = tab.locator(`tr[data-key="${busy.system_key}"] td[data-label="Newest backup"]`);
+      await tab.locator("#system-filter").fill(busy.system_key);
+      expect(await newest.textContent()).toBe("⚠ 5 d ago (stale)"); // default threshold: 3 days
+      await tab.locator("#stale-days").fill("6");
+      await tab.locator("#stale-days").press("Enter");
+      expect(await newest.textContent()).toBe("5 d ago");
+      expect(await newest.locator(".stale").count()).toBe(0);
+    } finally {
+      await later.close();
+    }
   });
 
   it("shows a system's backups newest first, copies a digest, and downloads a backup under its real name, byte for byte", async () => {
@@ -245,6 +271,20 @@ describe("the operator console", () => {
     await page.getByRole("alert").filter({ hasText: "Not found, or outside the organisations your token may see." }).waitFor();
   });
 
+  it("offers a manager delete, suspend and append-only, but not create or rotate", async () => {
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await signIn(managerToken);
+    await heading("Organisations");
+    await page.goto(`${vault.origin}/console/#/org/${ORG}`);
+    await heading(`Systems of ${ORG}`);
+    expect(await buttonTexts()).not.toContain("New system");
+    await page.goto(`${vault.origin}/console/#/system/${busy.system_key}`);
+    await heading(`System ${busy.system_key}`);
+    const offered = await buttonTexts();
+    for (const action of ["Suspend", "Turn append-only on", "Delete"]) expect(offered).toContain(action);
+    expect(offered).not.toContain("Rotate secret");
+  });
+
   it("is readable at 390 px wide, with nothing scrolling sideways", async () => {
     const narrow = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
     narrow.on("request", (request) => requests.push(request.url()));
@@ -274,6 +314,6 @@ describe("the operator console", () => {
     expect(requests.length).toBeGreaterThan(10);
     const foreignRequests = requests.filter((url) => !url.startsWith(`${vault.origin}/`));
     expect(foreignRequests).toEqual([]);
-    for (const token of [adminToken, readerToken]) expect(requests.filter((url) => url.includes(token.split(".")[1]))).toEqual([]);
+    for (const token of [adminToken, readerToken, managerToken]) expect(requests.filter((url) => url.includes(token.split(".")[1]))).toEqual([]);
   });
 });

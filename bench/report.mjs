@@ -30,6 +30,10 @@ export const PRICES_PER_MILLION = {
   r2_class_b: 0.36,
   r2_free: 0,
   do_request: 0.15,
+  // D1 bills rows, not queries: rows read beyond 25 billion a month, rows written beyond 50 million.
+  d1_query: 0,
+  d1_rows_read: 0.001,
+  d1_rows_written: 1.0,
 };
 
 // How Cloudflare bills each binding method (R2: ListObjects and PutObject are Class A,
@@ -49,18 +53,23 @@ const BILLING_CLASS = {
   "r2.head": "r2_class_b",
   "r2.delete": "r2_free",
   "r2.abort": "r2_free",
+  "d1.query": "d1_query",
 };
 
 /**
  * Turns the bench worker's raw counters (`kv.get`, `r2.put`, `ledger.r2.delete`, `do.reserve`, …)
- * into billed operations: binding calls (KV + R2, worker and ledger), each billing class,
+ * into billed operations: binding calls (KV, R2 and D1 queries, worker and ledger), each billing class,
  * Durable Object requests, and the list price of a million such calls.
  */
 export function billed(counters) {
-  const out = { binding_calls: 0, kv_read: 0, kv_write: 0, kv_delete: 0, kv_list: 0, r2_class_a: 0, r2_class_b: 0, r2_free: 0, do_request: 0 };
+  const out = { binding_calls: 0, kv_read: 0, kv_write: 0, kv_delete: 0, kv_list: 0, r2_class_a: 0, r2_class_b: 0, r2_free: 0, do_request: 0, d1_query: 0, d1_rows_read: 0, d1_rows_written: 0 };
   for (const [name, n] of Object.entries(counters)) {
     if (name.startsWith("do.")) {
       out.do_request += n;
+      continue;
+    }
+    if (name === "d1.rows_read" || name === "d1.rows_written") {
+      out[name.replace(".", "_")] += n; // what D1 bills; not calls
       continue;
     }
     const cls = BILLING_CLASS[name.replace(/^ledger\./, "")];

@@ -7,6 +7,8 @@ import app, { OrgLedger as AppOrgLedger } from "../src/index";
 import { bytesToHex } from "../src/platform/codec";
 import { newBackupId } from "../src/backups/ids";
 import { rfc3339 } from "../src/platform/time";
+import type { SystemRecord } from "../src/auth/secret";
+import { upsertSystemStatement } from "../src/operator/system-index";
 
 /** Calls per binding method since the last reset, keyed `kv.get`, `r2.put`, `do.reserve`, … */
 const calls = new Map<string, number>();
@@ -67,6 +69,44 @@ function countedLedgers(ns: Env["ORG_LEDGER"]): Env["ORG_LEDGER"] {
   });
 }
 
+/** D1: every statement run is one query (`d1.query`); the rows it read and wrote are counted as D1 bills them. */
+function countedDatabase(db: D1Database): D1Database {
+  const meter = (meta: D1Meta | undefined) => {
+    count("d1.rows_read", meta?.rows_read ?? 0);
+    count("d1.rows_written", meta?.rows_written ?? 0);
+  };
+  const statement = (s: D1PreparedStatement): D1PreparedStatement =>
+    new Proxy(s, {
+      get(t, prop) {
+        const value = Reflect.get(t, prop, t);
+        if (prop === "bind") return (...a: unknown[]) => statement(Reflect.apply(value, t, a));
+        if (prop === "first") return async (...a: unknown[]) => (count("d1.query"), count("d1.rows_read"), Reflect.apply(value, t, a));
+        if (prop === "all" || prop === "run")
+          return async (...a: unknown[]) => {
+            count("d1.query");
+            const result = (await Reflect.apply(value, t, a)) as D1Result;
+            meter(result.meta);
+            return result;
+          };
+        return typeof value === "function" ? value.bind(t) : value;
+      },
+    });
+  return new Proxy(db, {
+    get(t, prop) {
+      const value = Reflect.get(t, prop, t);
+      if (prop === "prepare") return (sql: string) => statement(value.call(t, sql));
+      if (prop === "batch")
+        return async (statements: D1PreparedStatement[]) => {
+          count("d1.query", statements.length);
+          const results = (await value.call(t, statements)) as D1Result[];
+          for (const r of results) meter(r.meta);
+          return results;
+        };
+      return typeof value === "function" ? value.bind(t) : value;
+    },
+  });
+}
+
 const countedEnvs = { worker: new WeakMap<Env, Env>(), ledger: new WeakMap<Env, Env>() };
 
 /** The same env with KV, R2 and the ledger counted; one per env, so config parsing stays cached. */
@@ -79,6 +119,7 @@ function countingEnv(env: Env, ledgerSide = false): Env {
       SYSTEMS: counted(env.SYSTEMS, ledgerSide ? "ledger.kv" : "kv", KV_METHODS),
       BACKUPS: ledgerSide ? counted(env.BACKUPS, "ledger.r2", [...R2_METHODS]) : countedBucket(env.BACKUPS),
       ORG_LEDGER: countedLedgers(env.ORG_LEDGER),
+      OPERATOR_DB: countedDatabase(env.OPERATOR_DB),
     };
     cache.set(env, wrapped);
   }
@@ -170,10 +211,52 @@ async function benchRoute(request: Request, env: Env, url: URL): Promise<Respons
       const copied = await counting.BACKUPS.put(to, source.body, { sha256: url.searchParams.get("sha256") ?? undefined });
       return Response.json({ key: to, size: copied?.size ?? 0 });
     }
+    case "POST operator-fleet":
+      return seedOperatorFleet(env, (await request.json()) as OperatorFleet);
+    case "GET admin-systems": {
+      // Baseline of GET /api/admin/organizations/{org}/systems?limit=1000: the token's row, one
+      // page of the index, one ledger call for the page's usage; nothing else.
+      const org = url.searchParams.get("org") ?? "";
+      const token = await counting.OPERATOR_DB.prepare("SELECT * FROM operator_tokens WHERE public_id = ?").bind(url.searchParams.get("public") ?? "").first();
+      if (!token) return new Response("no such token", { status: 401 });
+      const { results } = await counting.OPERATOR_DB.prepare("SELECT * FROM systems WHERE organization_id = ? AND system_key > ? ORDER BY system_key LIMIT ?")
+        .bind(org, "", 1001)
+        .all<{ system_key: string }>();
+      const keys = results.slice(0, 1000).map((r) => r.system_key);
+      const usage = await counting.ORG_LEDGER.get(counting.ORG_LEDGER.idFromName(org)).systemsUsage(org, keys);
+      return Response.json({ systems: results.slice(0, 1000).map((r) => ({ ...r, ...usage.systems[r.system_key] })) });
+    }
     case "DELETE object":
       await env.BACKUPS.delete(key);
       return Response.json({ key });
     default:
       return new Response("unknown bench route", { status: 404 });
   }
+}
+
+interface OperatorFleet {
+  org: string;
+  systems: { key: string; record: SystemRecord }[];
+  /** Column values of an operator_tokens row. */
+  token: (string | null)[];
+}
+
+/** Seeding, uncounted: an organisation's systems in the index, one small backup each, and an operator token. */
+async function seedOperatorFleet(env: Env, fleet: OperatorFleet): Promise<Response> {
+  await env.OPERATOR_DB.prepare("INSERT INTO operator_tokens VALUES (?, ?, ?, ?, ?, ?, ?, ?)").bind(...fleet.token).run();
+  for (let i = 0; i < fleet.systems.length; i += 50) {
+    const chunk = fleet.systems.slice(i, i + 50);
+    await env.OPERATOR_DB.batch(chunk.map(({ key, record }) => upsertSystemStatement(env.OPERATOR_DB, key, record)));
+    await Promise.all(
+      chunk.map(async ({ key }) => {
+        const body = `seed of ${key}`;
+        const sha256 = bytesToHex(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(body))));
+        await env.BACKUPS.put(`${fleet.org}/${key}/${newBackupId("seed.tar.gz.gpg")}`, body, {
+          httpMetadata: { contentType: "application/gzip" },
+          customMetadata: { filename: "seed.tar.gz.gpg", sha256, uploaded_at: rfc3339(Date.now()), uploader_ip: "127.0.0.1", system_id: "bench" },
+        });
+      }),
+    );
+  }
+  return Response.json({ systems: fleet.systems.length });
 }

@@ -13,6 +13,9 @@ import { fileURLToPath } from "node:url";
 import { generateSystemCredentials } from "../src/auth/secret.ts";
 import { basicAuth, bodyOf, httpClient, MiB, throughput } from "../bench/load.mjs";
 import { billed, formatReport, median, percentile, round, target } from "../bench/report.mjs";
+import { ADMIN_PLAN, measureAdminListing } from "../bench/admin.mjs";
+import { operatorDb } from "./lib/d1.mjs";
+import { kvTarget } from "./lib/kv.mjs";
 import { bundleSize, cpuMs, rssMiB, sampleRss, startBenchWorker, tempDir } from "../bench/runtime.mjs";
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -48,6 +51,7 @@ async function main() {
 
   state = await tempDir("backup-vault-bench-");
   log(`starting bench/worker.ts on workerd (state in ${state.path}; vars ${Object.entries(VARS).map(([k, v]) => `${k}=${v}`).join(", ")})`);
+  await operatorDb(kvTarget({ persistTo: state.path })).migrate(); // the D1 schema, as `npm start` applies it
   worker = await startBenchWorker({ repoRoot: REPO_ROOT, persistTo: state.path, vars: VARS });
   log(`worker runtime at ${worker.url} (workerd pid ${worker.pid}); wrangler's dev proxy, not measured, at ${worker.proxyUrl}`);
   const http = httpClient(worker.url, { sockets: 8 });
@@ -197,6 +201,8 @@ async function main() {
     downloadRounds.push({ ...t, ratio: t.api / t.raw, cpu });
   }
 
+  const admin = await measureAdminListing(http, { log, within: () => within(started) });
+
   http.close();
   await stopWorker();
 
@@ -212,10 +218,13 @@ async function main() {
     target("upload_vs_raw_put", uploadRatio, "ratio of MiB/s", ">=", 0.45, "bare route: request body straight into R2.put"),
     target("upload_rss_growth_mib", rssGrowth, "MiB", "<=", 32, `workerd RSS just before each 100 MiB upload (median of ${rssApi.length}, after a warm-up)`),
     target("download_vs_raw_get", downloadRatio, "ratio of MiB/s", ">=", 0.9, "bare route: R2.get body streamed"),
+    target("admin_org_systems_ops", admin.operations, "storage calls", "=", 3, "minimum: the token's D1 row, one D1 page of the index, one ledger call"),
+    target("admin_org_systems_vs_baseline", admin.ratio, "ratio of req/s", ">=", 0.8, `bare route: the same 3 calls for ${ADMIN_PLAN.systems} systems`),
     target("bundle_gzip_kib", round(bundle.gzipBytes / 1024, 1), "KiB", "<=", 32, "none (wrangler deploy --dry-run --minify, gzip -9)"),
   ];
   const latency = (ms) => ({ p50: round(percentile(ms, 50), 1), p99: round(percentile(ms, 99), 1), n: ms.length });
   const figures = {
+    admin_org_systems: { systems: ADMIN_PLAN.systems, ...admin },
     list: {
       api_rps: round(median(listRounds.map((r) => r.api)), 0),
       baseline_rps: round(median(listRounds.map((r) => r.baseline)), 0),

@@ -4,7 +4,9 @@ import { spawn } from "node:child_process";
 import { constants } from "node:os";
 import { relative } from "node:path";
 import { demoFileFor, ensureDemoSystem } from "./lib/demo.mjs";
-import { apiBase, consoleUrl, DEV_DEFAULTS, devArguments, flagValue, hasFlag, walkthrough } from "./lib/dev.mjs";
+import { apiBase, consoleUrl, DEV_DEFAULTS, devArguments, flagValue, hasFlag, operatorWalkthrough, walkthrough } from "./lib/dev.mjs";
+import { ensureLocalAdminToken, ensureLocalLinkSecret, localTokenFileFor } from "./lib/local-operator.mjs";
+import { operatorDb } from "./lib/d1.mjs";
 import { describeTarget, kvTarget, systemsKv } from "./lib/kv.mjs";
 import { WRANGLER_BIN, wranglerEnv } from "./lib/wrangler.mjs";
 
@@ -25,11 +27,15 @@ function runDev(args) {
 async function main(userArgs) {
   if (hasFlag(userArgs, "remote", "r")) {
     process.stderr.write("start: --remote uses the deployed KV namespace; no local demo system is made (see `npm run system -- create --remote`).\n");
+    process.stdout.write(`Operator console: ${consoleUrl(userArgs)}\n\n`);
   } else {
     const persistTo = flagValue(userArgs, "persist-to") ?? DEV_DEFAULTS["persist-to"];
     const kv = systemsKv(kvTarget({ persistTo, env: flagValue(userArgs, "env", "e") }));
     const file = demoFileFor(persistTo);
-    const { credentials, reused } = await ensureDemoSystem(kv, file);
+    const wroteSecret = await ensureLocalLinkSecret();
+    const operator = await ensureLocalAdminToken({ persistTo, env: flagValue(userArgs, "env", "e") });
+    const { credentials, reused } = await ensureDemoSystem(kv, file, operatorDb(kv.target));
+    const tokenFile = localTokenFileFor(persistTo);
     process.stdout.write(
       [
         ``,
@@ -42,12 +48,18 @@ async function main(userArgs) {
         ``,
         walkthrough(credentials, apiBase(userArgs), flagValue(userArgs, "local-protocol") === "https"),
         ``,
+        `Operator API: an all-organisation admin token, ${operator.reused ? "reused from" : "new, saved in"} ${displayPath(tokenFile)}:`,
+        ``,
+        operatorWalkthrough(operator.token, apiBase(userArgs), credentials),
+        ``,
+        `Operator console: ${consoleUrl(userArgs)}   (sign in with the admin token above)`,
+        ``,
+        wroteSecret ? `Download links are signed with a new local secret in .dev.vars (DOWNLOAD_LINK_SECRET).\n` : ``,
         `More systems: npm run system -- create --org ORG   (npm run system -- --help)`,
         ``,
       ].join("\n"),
     );
   }
-  process.stdout.write(`Operator console: ${consoleUrl(userArgs)}\n\n`);
   return runDev(devArguments(userArgs));
 }
 

@@ -1,48 +1,59 @@
-// Operator CLI for system credentials in the SYSTEMS KV namespace: `npm run system -- <command> …`.
-// The command table is below; KV access is scripts/lib/kv.mjs, record logic scripts/lib/systems.mjs.
-import { readFile } from "node:fs/promises";
+// Operator CLI: `npm run system -- <command> …`. Straight on the stores (--local, the default,
+// or --remote: KV and D1 through wrangler), or over HTTP through the operator API (--url and
+// --token). The command table is below; the commands live in scripts/lib/commands-*.mjs.
 import { parseArgs } from "node:util";
-import { describeTarget, kvTarget, systemsKv } from "./lib/kv.mjs";
 import { ORGANIZATION_ID_PATTERN, SYSTEM_KEY_PATTERN } from "../src/auth/secret.ts";
-import {
-  createSystem,
-  credentialsView,
-  loadRecord,
-  parseImport,
-  parseStoredRecord,
-  publicView,
-  rfc3339Now,
-  rotateSecret,
-  SystemError,
-  systemStatus,
-  updateRecord,
-} from "./lib/systems.mjs";
+import * as http from "./lib/commands-http.mjs";
+import * as store from "./lib/commands-store.mjs";
+import { operatorDb } from "./lib/d1.mjs";
+import { kvTarget, systemsKv } from "./lib/kv.mjs";
+import { operatorClient } from "./lib/operator-client.mjs";
+import { createOperatorToken, listOperatorTokens, revokeOperatorToken } from "./lib/operator-records.mjs";
+import { fields, output, table } from "./lib/output.mjs";
+import { SystemError } from "./lib/systems.mjs";
 import { WranglerError } from "./lib/wrangler.mjs";
 
 const USAGE = `Usage: npm run system -- <command> [arguments] [options]
 
-Manage the credentials of appliance systems (records in the SYSTEMS KV namespace).
+Manage appliance systems, their backups and the operator tokens of the backup vault.
 
-Commands:
+Systems (on the stores, or over HTTP):
   create --org ORG [--append-only]  make a system; prints its key and secret (shown only once)
   rotate KEY                        replace the secret of KEY; prints the new one (shown only once)
   suspend KEY                       refuse KEY's requests until it is resumed
   resume KEY                        lift a suspension
   delete KEY [--purge]              retire KEY; the record stays so the key is never reused
-                                    (--purge removes the record entirely)
+                                    (--purge: on the stores, removes the record; over HTTP,
+                                    erases every backup of KEY and then its record)
   append-only KEY on|off            when on, KEY can upload and download but never delete backups
-  show KEY                          print KEY's record (never its secret hash)
-  list                              every system key with its organization and status
-  import FILE [--overwrite]         load records exported from the existing backend: a JSON object
-                                    {system_key: record} or an array of records with a system_key
-                                    field; all are checked first, then written in one bulk put;
+  show KEY                          print KEY (never its secret hash)
+  list [--org ORG]                  systems with organization and status (over HTTP: --org needed)
+  import FILE [--overwrite]         (stores only) load records exported from the existing backend:
+                                    {system_key: record} or an array of records with system_key;
+                                    all are checked first, then written in one bulk put;
                                     existing keys are refused unless --overwrite
 
-Target (as wrangler names them):
+Backups and organisations (over HTTP only):
+  organizations                     organisations in the token's scope, with usage
+  backups KEY                       KEY's backups, newest first
+  link KEY ID [--ttl SECONDS]       a download link for backup ID (default 300 s, at most 900)
+  delete-backup KEY ID              delete backup ID of KEY (also for append-only systems)
+  move KEY --to ORG                 move KEY and all its backups to organisation ORG
+  audit ORG [--limit N]             ORG's audit trail, newest first
+
+Operator tokens (on the stores only; the first admin token has to come from here):
+  token create --name NAME --role admin|manager|reader (--org ORG ...|--all-orgs) [--expires-days N]
+                                    prints the token once (op_…); only its salted hash is stored
+  token list                        every token: name, role, scope, expiry, status (never a hash)
+  token revoke NAME                 the token stops working at once
+
+Target:
   --local [--persist-to DIR]        local state of \`npm start\` / \`wrangler dev\` (default;
                                     DIR defaults to .wrangler/state)
-  --remote [--env ENV]              the deployed namespace bound as SYSTEMS in wrangler.toml
-                                    (--env selects a wrangler environment, local or remote)
+  --remote [--env ENV]              the deployed KV namespace and D1 database (wrangler.toml;
+                                    --env selects a wrangler environment, local or remote)
+  --url URL --token TOKEN           the operator API of the worker at URL, with an operator token
+                                    (or set BACKUP_VAULT_URL and BACKUP_VAULT_TOKEN)
 
 Options:
   --json                            machine-readable output on stdout, messages on stderr
@@ -58,150 +69,61 @@ const COMMON_OPTIONS = {
   remote: { type: "boolean" },
   "persist-to": { type: "string" },
   env: { type: "string", short: "e" },
+  url: { type: "string" },
+  token: { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 };
 
-/** The command table: positional arguments, extra options, and the function that runs the command. */
+/** The command table: positional arguments, extra options, and how the command runs on the stores and over HTTP. */
 const COMMANDS = {
-  create: { args: [], options: { org: { type: "string" }, "append-only": { type: "boolean" } }, run: create },
-  rotate: { args: ["KEY"], run: rotate },
-  suspend: { args: ["KEY"], run: suspend },
-  resume: { args: ["KEY"], run: resume },
-  delete: { args: ["KEY"], options: { purge: { type: "boolean" } }, run: remove },
-  "append-only": { args: ["KEY", "on|off"], run: appendOnly },
-  show: { args: ["KEY"], run: show },
-  list: { args: [], run: list },
-  import: { args: ["FILE"], options: { overwrite: { type: "boolean" } }, run: importRecords },
+  create: { args: [], options: { org: { type: "string" }, "append-only": { type: "boolean" } }, store: store.create, http: http.create },
+  rotate: { args: ["KEY"], store: store.rotate, http: http.rotate },
+  suspend: { args: ["KEY"], store: store.suspend, http: http.suspend },
+  resume: { args: ["KEY"], store: store.resume, http: http.resume },
+  delete: { args: ["KEY"], options: { purge: { type: "boolean" } }, store: store.remove, http: http.remove },
+  "append-only": { args: ["KEY", "on|off"], store: store.appendOnly, http: http.appendOnly },
+  show: { args: ["KEY"], store: store.show, http: http.show },
+  list: { args: [], options: { org: { type: "string" } }, store: store.list, http: http.list },
+  import: { args: ["FILE"], options: { overwrite: { type: "boolean" } }, store: store.importRecords },
+  organizations: { args: [], http: http.organizations },
+  backups: { args: ["KEY"], http: http.backups },
+  link: { args: ["KEY", "ID"], options: { ttl: { type: "string" } }, http: http.link },
+  "delete-backup": { args: ["KEY", "ID"], http: http.deleteBackup },
+  move: { args: ["KEY"], options: { to: { type: "string" } }, http: http.move },
+  audit: { args: ["ORG"], options: { limit: { type: "string" } }, http: http.audit },
+  "token create": {
+    args: [],
+    options: { name: { type: "string" }, role: { type: "string" }, org: { type: "string", multiple: true }, "all-orgs": { type: "boolean" }, "expires-days": { type: "string" } },
+    store: tokenCreate,
+  },
+  "token list": { args: [], store: tokenList },
+  "token revoke": { args: ["NAME"], store: tokenRevoke },
 };
 
 /** Bad usage: the message, and exit status 2. */
 class UsageError extends Error {}
 
-async function create({ kv, options, out }) {
-  if (options.org === undefined) throw new UsageError("create needs --org ORG");
-  if (!ORGANIZATION_ID_PATTERN.test(options.org))
-    throw new UsageError(`invalid organization id ${JSON.stringify(options.org)}: it must match ${ORGANIZATION_ID_PATTERN.source}`);
-  const { systemKey, systemSecret, record } = await createSystem(kv, options.org, { appendOnly: options["append-only"] === true });
-  out.note(`Created ${systemKey} in ${describeTarget(kv.target)}. The secret is shown only this once; only its salted hash is stored.`);
-  out.result(credentialsView(systemKey, systemSecret, record), fields(credentialsView(systemKey, systemSecret, record)));
+async function tokenCreate({ db, options, out }) {
+  if (options.name === undefined || options.role === undefined) throw new UsageError("token create needs --name NAME and --role admin|manager|reader");
+  if ((options.org === undefined) === (options["all-orgs"] !== true)) throw new UsageError("token create needs --org ORG (repeatable) or --all-orgs, not both");
+  const days = options["expires-days"];
+  if (days !== undefined && !/^[1-9]\d{0,4}$/.test(days)) throw new UsageError("--expires-days takes a whole number of days from 1 to 99999");
+  const organizations = options["all-orgs"] ? "*" : options.org;
+  const created = await createOperatorToken(db, { name: options.name, role: options.role, organizations, expiresDays: days === undefined ? null : Number(days) });
+  out.note(`Created operator token ${JSON.stringify(created.name)} (${created.role}). It is shown only this once; only its salted hash is stored.`);
+  out.result(created, created.token);
 }
 
-async function rotate({ kv, args, out }) {
-  const { systemKey, systemSecret, record } = await rotateSecret(kv, args.KEY);
-  out.note(`Rotated the secret of ${systemKey} in ${describeTarget(kv.target)}; the old one no longer works. The new one is shown only this once.`);
-  out.result(credentialsView(systemKey, systemSecret, record), fields(credentialsView(systemKey, systemSecret, record)));
+async function tokenList({ db, out }) {
+  const tokens = await listOperatorTokens(db);
+  const rows = tokens.map((t) => [t.name, t.role, t.organizations === "*" ? "*" : t.organizations.join(","), t.expires_at ?? "-", t.status]);
+  out.result(tokens, tokens.length ? table([["NAME", "ROLE", "ORGANIZATIONS", "EXPIRES", "STATUS"], ...rows]) : "No operator tokens.");
 }
 
-async function suspend({ kv, args, out }) {
-  const { record, changed } = await updateRecord(kv, args.KEY, (r) => (r.suspended_at ? null : { ...r, suspended_at: rfc3339Now() }));
-  const verb = changed ? "Suspended" : "Already suspended:";
-  out.result(publicView(args.KEY, record), `${verb} ${args.KEY} (since ${record.suspended_at}); its requests are refused until \`resume\`.`);
-}
-
-async function resume({ kv, args, out }) {
-  const { record, changed } = await updateRecord(kv, args.KEY, (r) => (r.suspended_at ? { ...r, suspended_at: null } : null));
-  out.result(publicView(args.KEY, record), `${changed ? "Resumed" : "Not suspended:"} ${args.KEY} (status ${systemStatus(record)}).`);
-}
-
-async function remove({ kv, args, options, out }) {
-  if (options.purge) {
-    await loadRecord(kv, args.KEY); // an unknown key is an error, not a silent no-op
-    await kv.delete(args.KEY);
-    out.result({ system_key: args.KEY, purged: true }, `Purged the record of ${args.KEY}; the key could now be reused.`);
-    return;
-  }
-  const { record, changed } = await updateRecord(kv, args.KEY, (r) => (r.deleted_at ? null : { ...r, deleted_at: rfc3339Now() }), { allowDeleted: true });
-  out.result(publicView(args.KEY, record), `${changed ? "Deleted" : "Already deleted:"} ${args.KEY} (at ${record.deleted_at}); the record stays so the key is never reused.`);
-}
-
-async function appendOnly({ kv, args, out }) {
-  const setting = args["on|off"];
-  if (setting !== "on" && setting !== "off") throw new UsageError(`append-only takes on or off, not ${JSON.stringify(setting)}`);
-  const wanted = setting === "on";
-  const { record, changed } = await updateRecord(kv, args.KEY, (r) => ((r.append_only === true) === wanted ? null : { ...r, append_only: wanted }));
-  const effect = wanted ? "it cannot delete backups" : "it can delete its backups";
-  out.result(publicView(args.KEY, record), `${changed ? "Set" : "Already"} append-only ${setting} for ${args.KEY}: ${effect}.`);
-}
-
-async function show({ kv, args, out }) {
-  const view = publicView(args.KEY, await loadRecord(kv, args.KEY));
-  out.result(view, fields(view));
-}
-
-async function list({ kv, out }) {
-  const keys = await kv.list();
-  const values = await kv.getMany(keys);
-  const systems = keys.map((systemKey) => {
-    try {
-      const record = parseStoredRecord(systemKey, values.get(systemKey) ?? "null");
-      return { system_key: systemKey, organization_id: record.organization_id, status: systemStatus(record), append_only: record.append_only === true };
-    } catch {
-      return { system_key: systemKey, organization_id: null, status: "invalid", append_only: false };
-    }
-  });
-  out.note(`${systems.length} system${systems.length === 1 ? "" : "s"} in ${describeTarget(kv.target)}.`);
-  const rows = systems.map((s) => [s.system_key, s.organization_id ?? "?", s.status, s.append_only ? "append-only" : ""]);
-  out.result(systems, systems.length ? table([["SYSTEM KEY", "ORGANIZATION", "STATUS", ""], ...rows]) : "");
-}
-
-async function importRecords({ kv, args, options, out }) {
-  let text;
-  try {
-    text = await readFile(args.FILE, "utf8");
-  } catch (error) {
-    throw new SystemError(`cannot read ${args.FILE}: ${error.code ?? error.message}`);
-  }
-  let parsed;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    throw new SystemError(`${args.FILE} is not valid JSON: ${error.message}`);
-  }
-  const { records, problems } = parseImport(parsed);
-  if (problems.length > 0) {
-    for (const problem of problems) out.note(`${args.FILE}: ${problem}`);
-    throw new SystemError(`import refused: ${problems.length} problem${problems.length === 1 ? "" : "s"} in ${args.FILE}; nothing was written`);
-  }
-  if (!options.overwrite) {
-    const existing = new Set(await kv.list());
-    const clashes = records.map((r) => r.systemKey).filter((key) => existing.has(key));
-    if (clashes.length > 0)
-      throw new SystemError(`import refused: ${clashes.length} key${clashes.length === 1 ? "" : "s"} already exist${clashes.length === 1 ? "s" : ""} (${abbreviate(clashes)}); nothing was written (--overwrite replaces them)`);
-  }
-  await kv.bulkPut(records.map(({ systemKey, record }) => ({ key: systemKey, value: JSON.stringify(record) })));
-  const keys = records.map((r) => r.systemKey);
-  out.result({ imported: keys.length, system_keys: keys }, `Imported ${keys.length} record${keys.length === 1 ? "" : "s"} into ${describeTarget(kv.target)}.`);
-}
-
-/** `name  value` lines, for one record or one set of credentials. */
-function fields(object) {
-  const width = Math.max(...Object.keys(object).map((k) => k.length));
-  return Object.entries(object)
-    .map(([key, value]) => `${key.padEnd(width)}  ${value === null || value === undefined ? "-" : String(value)}`)
-    .join("\n");
-}
-
-function table(rows) {
-  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => String(row[column]).length)));
-  return rows.map((row) => row.map((cell, column) => String(cell).padEnd(widths[column])).join("  ").trimEnd()).join("\n");
-}
-
-function abbreviate(keys, max = 5) {
-  return keys.length <= max ? keys.join(", ") : `${keys.slice(0, max).join(", ")}, … ${keys.length - max} more`;
-}
-
-/** Output: `result` is the command's answer (JSON or text on stdout), `note` a message for the operator (stderr). */
-function output(json) {
-  return {
-    result(value, text) {
-      if (json) process.stdout.write(JSON.stringify(value, null, 2) + "\n");
-      else if (text) process.stdout.write(text + "\n");
-    },
-    note(message) {
-      process.stderr.write(message + "\n");
-    },
-  };
+async function tokenRevoke({ db, args, out }) {
+  const revoked = await revokeOperatorToken(db, args.NAME);
+  out.result(revoked, fields(revoked));
 }
 
 /** Parses the arguments of one command strictly: unknown flags, missing values and extra words are usage errors. */
@@ -218,34 +140,56 @@ function parseCommandLine(name, command, argv) {
   const { values, positionals } = parsed;
   if (values.help) return { help: true };
   if (positionals.length < command.args.length) throw new UsageError(`${name} needs ${command.args.join(" ")}`);
-  if (positionals.length > command.args.length)
-    throw new UsageError(`${name}: unexpected argument ${JSON.stringify(positionals[command.args.length])}`);
+  if (positionals.length > command.args.length) throw new UsageError(`${name}: unexpected argument ${JSON.stringify(positionals[command.args.length])}`);
   if (values.local && values.remote) throw new UsageError("choose --local or --remote, not both");
   if (values.remote && values["persist-to"] !== undefined) throw new UsageError("--persist-to is for --local only");
   const args = Object.fromEntries(command.args.map((arg, i) => [arg, positionals[i]]));
   if (args.KEY !== undefined && !SYSTEM_KEY_PATTERN.test(args.KEY))
     throw new UsageError(`not a system key: ${JSON.stringify(args.KEY)} (expected something like NETH-<uuid>)`);
+  for (const org of [values.org, values.to, args.ORG].flat())
+    if (org !== undefined && !ORGANIZATION_ID_PATTERN.test(org))
+      throw new UsageError(`invalid organization id ${JSON.stringify(org)}: it must match ${ORGANIZATION_ID_PATTERN.source}`);
   return { values, args };
+}
+
+/** Where the command runs: over HTTP (--url, or BACKUP_VAULT_URL unless --local/--remote), else on the stores. */
+function chooseTarget(name, command, values) {
+  const onStores = values.local || values.remote || values["persist-to"] !== undefined;
+  if (values.url !== undefined && onStores) throw new UsageError("choose --url, or --local/--remote, not both");
+  const url = values.url ?? (onStores ? undefined : process.env.BACKUP_VAULT_URL);
+  if (url === undefined) {
+    if (!command.store) throw new UsageError(`${name} works over HTTP only: give --url URL --token TOKEN (or BACKUP_VAULT_URL and BACKUP_VAULT_TOKEN)`);
+    const target = kvTarget({ remote: values.remote === true, env: values.env, persistTo: values["persist-to"] });
+    return { run: command.store, context: { kv: systemsKv(target), db: operatorDb(target) } };
+  }
+  if (!command.http) throw new UsageError(`${name} works on the stores only (--local or --remote), not over HTTP`);
+  const token = values.token ?? process.env.BACKUP_VAULT_TOKEN;
+  if (!token) throw new UsageError("over HTTP, give --token TOKEN (or BACKUP_VAULT_TOKEN): an operator token (token create)");
+  return { run: command.http, context: { api: operatorClient(url, token) } };
 }
 
 /** Runs one command line; returns the exit status. */
 async function main(argv) {
-  const [name, ...rest] = argv;
-  if (name === "--help" || name === "-h" || name === "help") {
+  const [first, ...after] = argv;
+  if (first === "--help" || first === "-h" || first === "help") {
     process.stdout.write(USAGE);
     return 0;
   }
   try {
-    if (name === undefined) throw new UsageError("no command given");
+    if (first === undefined) throw new UsageError("no command given");
+    const name = first === "token" && after.length > 0 && !after[0].startsWith("-") ? `token ${after[0]}` : first;
+    const rest = name === first ? after : after.slice(1);
     const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
-    if (!command) throw new UsageError(`unknown command ${JSON.stringify(name)}`);
+    if (!command) throw new UsageError(first === "token" ? "token needs create, list or revoke" : `unknown command ${JSON.stringify(name)}`);
     const { help, values, args } = parseCommandLine(name, command, rest);
     if (help) {
       process.stdout.write(USAGE);
       return 0;
     }
-    const kv = systemsKv(kvTarget({ remote: values.remote === true, env: values.env, persistTo: values["persist-to"] }));
-    await command.run({ kv, args, options: values, out: output(values.json === true) });
+    if (name === "create" && values.org === undefined) throw new UsageError("create needs --org ORG");
+    if (name === "append-only" && !["on", "off"].includes(args["on|off"])) throw new UsageError(`append-only takes on or off, not ${JSON.stringify(args["on|off"])}`);
+    const { run, context } = chooseTarget(name, command, values);
+    await run({ ...context, args, options: values, out: output(values.json === true) });
     return 0;
   } catch (error) {
     if (error instanceof UsageError) {

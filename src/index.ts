@@ -20,7 +20,7 @@ const BACKUP = "/api/systems/backups/:id";
 
 const app = new Hono<AppEnv>();
 
-// The appliance plane (CONTRACT.md): HTTP Basic with the system's credentials.
+// The appliance plane (docs/api/appliance.md): HTTP Basic with the system's credentials.
 app.get(BACKUPS, authenticate, listBackups);
 app.post(BACKUPS, authenticate, uploadBackup);
 app.on(["GET", "HEAD"], BACKUP, requireBackupId, authenticate, downloadBackup);
@@ -28,7 +28,7 @@ app.delete(BACKUP, requireBackupId, authenticate, deleteBackup);
 app.all(BACKUPS, methodNotAllowed("GET, HEAD, POST"));
 app.all(BACKUP, methodNotAllowed("GET, HEAD, DELETE"));
 
-// The operator plane (OPERATOR.md): Bearer operator tokens; every path answers 401 without one.
+// The operator plane (docs/api/operator.md): Bearer operator tokens; every path answers 401 without one.
 const admin = new Hono<AdminEnv>();
 admin.use("*", authenticateOperator);
 admin.get("/token", showCallingToken);

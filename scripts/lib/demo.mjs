@@ -1,6 +1,7 @@
 // The demo system that `npm start` keeps in local KV, with its clear credentials in a file.
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
+import { recordSystemChange } from "./operator-records.mjs";
 import { createSystem, credentialsView, loadRecord, secretVerifies, SystemError } from "./systems.mjs";
 import { DEFAULT_PERSIST_TO, REPO_ROOT } from "./wrangler.mjs";
 
@@ -18,12 +19,14 @@ export function demoFileFor(persistTo) {
 /**
  * Returns the demo credentials {system_key, system_secret, system_id, organization_id} and whether
  * they were reused: the saved ones when their record is still in KV and the secret still verifies,
- * otherwise a new system in `demo-org`, saved to `file`.
+ * otherwise a new system in `demo-org`, saved to `file` (and indexed in `db`, the operator database, when given).
  */
-export async function ensureDemoSystem(kv, file) {
+export async function ensureDemoSystem(kv, file, db = null) {
   const saved = await readSavedCredentials(file);
   if (saved && (await stillVerifies(kv, saved))) return { credentials: saved, reused: true };
   const { systemKey, systemSecret, record } = await createSystem(kv, DEMO_ORGANIZATION);
+  // Its index row and audit event, so that the operator API lists it at once.
+  if (db) await recordSystemChange(db, systemKey, record, DEMO_ORGANIZATION, "system.create");
   const credentials = credentialsView(systemKey, systemSecret, record);
   await mkdir(dirname(file), { recursive: true });
   await writeFile(file, JSON.stringify(credentials, null, 2) + "\n", { mode: 0o600 });

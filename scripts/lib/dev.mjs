@@ -71,3 +71,20 @@ export function walkthrough({ system_key, system_secret }, base, insecure = fals
     `  ${curl} -X DELETE "$BASE/$ID"`,
   ].join("\n");
 }
+
+/** The operator walkthrough: the admin token, the demo system over the operator API, and a link downloaded with plain curl. */
+export function operatorWalkthrough(token, base, { system_key, organization_id }) {
+  const admin = base.replace(/\/api\/systems\/backups$/, "/api/admin");
+  const curl = `curl --silent --fail-with-body -H "Authorization: Bearer $TOKEN"`;
+  return [
+    `  TOKEN=${token}`,
+    `  ADMIN=${admin}`,
+    ``,
+    `  ${curl} "$ADMIN/organizations/${organization_id}/systems" | jq .data.systems`,
+    `  # a link to the newest backup (upload one first, as above), downloaded with no credential`,
+    `  ID=$(${curl} "$ADMIN/systems/${system_key}/backups" | jq -r '.data.backups[0].id')`,
+    `  URL=$(${curl} -X POST "$ADMIN/systems/${system_key}/backups/$ID/link" | jq -r .data.download_url)`,
+    `  curl --fail -o restored.gpg "$URL"`,
+    `  # or with the CLI: npm run system -- list --org ${organization_id} --url ${admin.replace(/\/api\/admin$/, "")} --token "$TOKEN"`,
+  ].join("\n");
+}

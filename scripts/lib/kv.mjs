@@ -45,18 +45,18 @@ async function withTempDir(fn) {
   }
 }
 
-/** Attempts per wrangler run on local state (see runKv). */
+/** Attempts per wrangler run on local state (see runOnTarget). */
 const LOCAL_ATTEMPTS = 4;
 /** What wrangler prints when another process holds the local SQLite state at the same moment. */
 const LOCAL_CONTENTION = /SQLITE_BUSY|database is locked|KV (GET|PUT|DELETE) failed: 500 Internal Server Error/;
 
 /**
- * Runs one `wrangler kv …` command. Locally, wrangler processes that open the same state at the
+ * Runs one `wrangler kv …` (or `d1 …`) command. Locally, wrangler processes that open the same state at the
  * same moment (npm start and a CLI command, two CLI commands, or a fresh directory being created)
  * can find its SQLite database locked; every operation here is idempotent, so such a run is
  * repeated after a short, jittered pause.
  */
-async function runKv(target, args) {
+export async function runOnTarget(target, args) {
   for (let attempt = 1; ; attempt++) {
     try {
       return await runWrangler(args);
@@ -74,7 +74,7 @@ async function runKv(target, args) {
 /** Operations on the SYSTEMS namespace of a target; every call is one wrangler process. */
 export function systemsKv(target) {
   const flags = targetFlags(target);
-  const run = (args) => runKv(target, args);
+  const run = (args) => runOnTarget(target, args);
   return {
     target,
 

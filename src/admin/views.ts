@@ -1,4 +1,4 @@
-// The shapes the operator API answers with (OPERATOR.md), built from a record or index row
+// The shapes the operator API answers with (docs/api/operator.md), built from a record or index row
 // and the ledger's usage. Never the secret hash.
 
 import { systemStatus, type SystemRecord } from "../auth/secret";

@@ -15,7 +15,7 @@ export interface DownloadClaims {
 
 export type LinkVerdict = { ok: true; claims: DownloadClaims } | { ok: false; reason: "invalid" | "expired" };
 
-/** Default and longest lifetime of a link, in seconds (OPERATOR.md). */
+/** Default and longest lifetime of a link, in seconds (docs/api/operator.md). */
 export const LINK_TTL_DEFAULT_SECONDS = 300;
 export const LINK_TTL_MAX_SECONDS = 900;
 
@@ -44,7 +44,8 @@ export async function verifyDownloadLink(secret: string, token: string, nowSecon
   const [payloadPart, macPart] = token.split(".");
   const payload = base64UrlDecode(payloadPart);
   const mac = base64UrlDecode(macPart);
-  if (!payload || !mac) return { ok: false, reason: "invalid" };
+  // Only the canonical spelling: base64url's last character has spare bits, and a changed link must never pass.
+  if (!payload || !mac || base64Url(payload) !== payloadPart || base64Url(mac) !== macPart) return { ok: false, reason: "invalid" };
   // crypto.subtle.verify compares the MAC in constant time.
   if (!(await crypto.subtle.verify("HMAC", await keyFor(secret), mac, payload))) return { ok: false, reason: "invalid" };
   const fields = new TextDecoder().decode(payload).split("|");

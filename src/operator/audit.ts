@@ -4,7 +4,7 @@
 import { rfc3339 } from "../platform/time";
 import { d1, decodeCursor, encodeCursor } from "./d1";
 
-/** The actions the trail records (OPERATOR.md, "Audit trail"). */
+/** The actions the trail records (docs/api/operator.md, "Audit trail"). */
 export type AuditAction =
   | "system.create"
   | "system.rotate"

@@ -16,6 +16,9 @@ const LAYERS: [group: string, rank: number][] = [
   ["http", 3],
   ["auth", 4],
   ["backups", 4],
+  // The operator plane's D1 stores (tokens, index of systems, audit, moves): above auth, whose
+  // schemes they read, and below the ledger, which records prunes in the audit trail.
+  ["operator", 4.5],
   ["ledger", 5],
   ["api", 6],
   ["admin", 6],

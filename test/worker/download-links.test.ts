@@ -80,11 +80,15 @@ describe("download links", () => {
     const url: string = body.data.download_url;
     const token = url.slice(url.lastIndexOf("/") + 1);
     const [payload, mac] = token.split(".");
+    const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const respell = (c: string) => ALPHABET[ALPHABET.indexOf(c) ^ 1];
     const flip = (s: string, i: number) => s.slice(0, i) + (s[i] === "A" ? "B" : "A") + s.slice(i + 1);
     const claims = { organizationId: b.org, systemKey: b.system.key, backupId: b.backupId, expiresAt: Math.floor(Date.now() / 1000) + 300 };
     const forged = {
       "payload byte changed": `${flip(payload, 10)}.${mac}`,
       "signature byte changed": `${payload}.${flip(mac, 5)}`,
+      // The last base64url character carries 2 spare bits: a respelling decodes to the same MAC.
+      "last character respelled": `${payload}.${mac.slice(0, -1)}${respell(mac.at(-1)!)}`,
       "truncated signature": `${payload}.${mac.slice(0, -1)}`,
       "signature removed": payload,
       "truncated payload": `${payload.slice(0, -4)}.${mac}`,

@@ -18,7 +18,7 @@ const validators = new Map<string, Validator>();
 
 /** Throws an Error naming the first way the response departs from the document. Consumes nothing of `response`. */
 export async function checkConformance(method: string, url: string, response: Response): Promise<void> {
-  // Runs of slashes count as one and a trailing slash is ignored (CONTRACT.md, "Base path").
+  // Runs of slashes count as one and a trailing slash is ignored (docs/api/appliance.md, "Base path").
   const path = new URL(url).pathname.replace(/\/{2,}/g, "/").replace(/(.)\/$/, "$1");
   const where = `${method} ${path} → ${response.status}`;
   const match = templates.find((t) => t.pattern.test(path));

@@ -1,0 +1,84 @@
+// What the CLI writes to the operator database beside KV: operator tokens, and for every
+// credential change it makes directly (--local/--remote), the system's index row and an
+// audit event (actor `cli`), so that the operator plane sees the change at once.
+import { generateOperatorToken, OPERATOR_ROLES, OPERATOR_TOKEN_NAME_PATTERN, operatorTokenView } from "../../src/auth/operator-token.ts";
+import { ORGANIZATION_ID_PATTERN } from "../../src/auth/secret.ts";
+import { rfc3339 } from "../../src/platform/time.ts";
+import { sqlLiteral as q } from "./d1.mjs";
+import { SystemError } from "./systems.mjs";
+
+/** The audit trail's actor for changes made with the CLI straight on the stores. */
+export const CLI_ACTOR = "cli";
+
+/** Makes an operator token and stores its record; returns what `token create --json` prints (the token shown once). */
+export async function createOperatorToken(db, { name, role, organizations, expiresDays }) {
+  if (!OPERATOR_TOKEN_NAME_PATTERN.test(name ?? "")) throw new SystemError(`invalid token name ${JSON.stringify(name)}: it must match ${OPERATOR_TOKEN_NAME_PATTERN.source}`);
+  if (!OPERATOR_ROLES.includes(role)) throw new SystemError(`invalid role ${JSON.stringify(role)}: one of ${OPERATOR_ROLES.join(", ")}`);
+  if (organizations !== "*") {
+    const bad = organizations.find((o) => !ORGANIZATION_ID_PATTERN.test(o));
+    if (bad !== undefined) throw new SystemError(`invalid organization id ${JSON.stringify(bad)}: it must match ${ORGANIZATION_ID_PATTERN.source}`);
+  }
+  const { token, record } = await generateOperatorToken({ name, role, organizations, expiresDays });
+  const live = await db.query(`SELECT name FROM operator_tokens WHERE name = ${q(name)} AND revoked_at IS NULL`);
+  if (live.length > 0) throw new SystemError(`a live token is already named ${JSON.stringify(name)} (revoke it first, or choose another name)`);
+  const scope = record.organizations === "*" ? "*" : JSON.stringify(record.organizations);
+  const values = [record.public_id, record.name, record.role, scope, record.secret_sha256, record.created_at, record.expires_at, null];
+  await db.query(
+    `INSERT INTO operator_tokens VALUES (${values.map(q).join(", ")});\n` +
+      auditSql(scopeOrgs(record.organizations), { action: "token.create", target: name, outcome: `ok: ${role}` }),
+  );
+  return { token, name, role, organizations: record.organizations, expires_at: record.expires_at };
+}
+
+/** Every token, live or not, as `token list` shows it (never a hash). */
+export async function listOperatorTokens(db) {
+  const rows = await db.query("SELECT * FROM operator_tokens ORDER BY name, created_at");
+  return rows.map((row) => {
+    const view = operatorTokenView({ ...row, organizations: row.organizations === "*" ? "*" : JSON.parse(row.organizations) });
+    const status = view.revoked_at ? "revoked" : view.expires_at && Date.parse(view.expires_at) <= Date.now() ? "expired" : "live";
+    return { ...view, status };
+  });
+}
+
+/** Revokes the live token of that name; it stops working at once (the worker reads D1 on every request). */
+export async function revokeOperatorToken(db, name) {
+  const rows = await db.query(`SELECT organizations FROM operator_tokens WHERE name = ${q(name)} AND revoked_at IS NULL`);
+  if (rows.length === 0) throw new SystemError(`no live token is named ${JSON.stringify(name)} (see token list)`);
+  const organizations = rows[0].organizations === "*" ? "*" : JSON.parse(rows[0].organizations);
+  const at = rfc3339();
+  await db.query(
+    `UPDATE operator_tokens SET revoked_at = ${q(at)} WHERE name = ${q(name)} AND revoked_at IS NULL;\n` +
+      auditSql(scopeOrgs(organizations), { action: "token.revoke", target: name, outcome: "ok" }),
+  );
+  return { name, revoked_at: at };
+}
+
+/** Writes the index row (or removes it, when `record` is null) and the audit event of a CLI change to a system. */
+export async function recordSystemChange(db, systemKey, record, organizationId, action, outcome = "ok") {
+  await db.query(`${indexSql(systemKey, record)}\n${auditSql([organizationId], { action, target: systemKey, outcome })}`);
+}
+
+/** Index rows and audit events for many systems at once (import), 200 records to a batch. */
+export async function recordImport(db, records) {
+  for (let i = 0; i < records.length; i += 200) {
+    const batch = records.slice(i, i + 200);
+    await db.query(batch.map(({ systemKey, record }) => `${indexSql(systemKey, record)}\n${auditSql([record.organization_id], { action: "system.create", target: systemKey, outcome: "ok: imported" })}`).join("\n"));
+  }
+}
+
+function indexSql(systemKey, record) {
+  if (record === null) return `DELETE FROM systems WHERE system_key = ${q(systemKey)};`;
+  const values = [systemKey, record.organization_id, record.system_id, record.registered_at ?? null, record.suspended_at ?? null, record.deleted_at ?? null, record.append_only === true, rfc3339()];
+  return `INSERT OR REPLACE INTO systems (system_key, organization_id, system_id, registered_at, suspended_at, deleted_at, append_only, indexed_at) VALUES (${values.map(q).join(", ")});`;
+}
+
+function scopeOrgs(organizations) {
+  return organizations === "*" ? ["*"] : organizations;
+}
+
+function auditSql(organizations, { action, target, outcome }) {
+  const at = rfc3339();
+  return organizations
+    .map((org) => `INSERT INTO audit_events (organization_id, at, actor, action, target, outcome, client_ip) VALUES (${[org, at, CLI_ACTOR, action, target, outcome, null].map(q).join(", ")});`)
+    .join("\n");
+}

@@ -26,12 +26,14 @@ let backups: SeededBackup[]; // busy's, oldest first
 const requests: string[] = [];
 
 beforeAll(async () => {
-  // Tokens first, with the CLI on the local state, then the vault on that state.
+  // Scoped tokens first, with the CLI on the local state, then the vault on that state; the admin
+  // token is the local one npm start prints.
   const state = await vaultState();
-  adminToken = await createToken(state.state, "console-admin", "admin", "*");
   readerToken = await createToken(state.state, "console-reader", "reader", [ORG]);
   managerToken = await createToken(state.state, "console-manager", "manager", [ORG, OTHER_ORG]);
   vault = await startVault(state);
+  adminToken = /TOKEN=(op_\S+)/.exec(vault.output())?.[1] ?? "";
+  if (!adminToken) throw new Error(`npm start printed no local admin token:\n${vault.output()}`);
   busy = await createSystem(vault.origin, adminToken, ORG);
   quiet = await createSystem(vault.origin, adminToken, ORG);
   foreign = await createSystem(vault.origin, adminToken, OTHER_ORG);
@@ -84,7 +86,7 @@ describe("the operator console", () => {
     expect(csp).not.toContain("unsafe-inline");
     expect(response.headers.get("Referrer-Policy")).toBe("no-referrer");
     expect(response.headers.get("X-Frame-Options")).toBe("DENY");
-    expect(vault.output()).toContain(`${vault.origin}/console/`); // npm start prints the console's URL
+    expect(vault.output()).toContain(`Operator console: ${vault.origin}/console/`); // npm start prints the console's URL (and the admin token used below)
   });
 
   it("refuses a wrong token in plain words, then signs in by keyboard with the token kept for the tab only", async () => {

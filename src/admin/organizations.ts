@@ -56,9 +56,10 @@ export async function createSystem(c: Ctx): Promise<Response> {
   return envelope(201, "system created", { system_key: systemKey, system_secret: systemSecret, system_id: record.system_id, organization_id: organizationId });
 }
 
-/** GET /api/admin/organizations/{org}/audit: the organisation's events, newest first. */
+/** GET /api/admin/organizations/{org}/audit: the organisation's events, newest first (`*`: events about all-organisation tokens, for those tokens only). */
 export async function listAudit(c: Ctx): Promise<Response> {
-  const organizationId = scopedOrganization(c);
+  const fleetWide = c.req.param("org") === "*" && c.get("operator").organizations === "*";
+  const organizationId = fleetWide ? "*" : scopedOrganization(c);
   const page = await listAuditEvents(c.env.OPERATOR_DB, organizationId, pageParams(c));
   if (!page) throw invalidCursor();
   return envelope(200, "audit events listed", page);

@@ -59,6 +59,16 @@ describe("audit trail", () => {
     expect((await events(newOrg())).events).toEqual([]);
   });
 
+  it("files events about all-organisation tokens under *, readable by all-organisation tokens only", async () => {
+    await recordAudit(env.OPERATOR_DB, [{ organizationId: "*", actor: "cli", action: "token.create", target: "fleet-admin", outcome: "ok: admin", clientIp: null }]);
+    const fleetAdmin = await newOperator("reader", "*");
+    const { data } = await json(await admin(fleetAdmin, "GET", "/organizations/*/audit"));
+    expect(data.events.some((e: { target: string }) => e.target === "fleet-admin")).toBe(true);
+    const scoped = await admin(await newOperator("admin", [newOrg()]), "GET", "/organizations/*/audit");
+    expect(scoped.status).toBe(400);
+    await scoped.arrayBuffer();
+  });
+
   it("pages newest first with an opaque cursor", async () => {
     const org = newOrg();
     const base = Date.now() - 10_000;

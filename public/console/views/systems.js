@@ -21,7 +21,7 @@ export async function systemsView({ main, trail, params: [org], stillCurrent, on
   let thresholdDays = storedThreshold();
   const isStale = (row) => row.status === "active" && ageMs(row.last_backup_at) > daysMs(thresholdDays);
   const filter = el("input", { id: "system-filter", type: "search", autocomplete: "off", placeholder: "system key or id" });
-  const status = el("select", { id: "status-filter" }, ["all", "active", "suspended", "deleted"].map((s) => el("option", { value: s }, s === "all" ? "any status" : s)));
+  const status = el("select", { id: "status-filter" }, ["all", "active", "suspended", "deleted", "unregistered"].map((s) => el("option", { value: s }, s === "all" ? "any status" : s)));
   const staleOnly = el("input", { id: "stale-only", type: "checkbox" });
   const threshold = el("input", { id: "stale-days", type: "number", min: "1", max: "365", step: "1", value: String(thresholdDays), inputmode: "numeric" });
 

@@ -5,7 +5,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Credentials, freePort, NODE, OFFLINE_ENV, ROOT, systemJson, tempDir } from "./harness.ts";
+import { type Credentials, freePort, NODE, OFFLINE_ENV, ROOT, run, systemJson, tempDir } from "./harness.ts";
 
 let root: { dir: string; remove: () => Promise<void> };
 let state: string;
@@ -113,5 +113,35 @@ describe("records made by the CLI, verified by the worker", () => {
   it("a system created while the worker runs is accepted at once", async () => {
     const created = await systemJson<Credentials>(state, "create", "--org", "org_live", "--json");
     expect(await listBackups(created.system_key, created.system_secret)).toEqual(ACCEPTED);
+  });
+
+  it("the operator plane over HTTP: npm start's admin token, the CLI with --url, a link downloaded with no credential", async () => {
+    const { token } = JSON.parse(await readFile(join(state, "operator-token.json"), "utf8")) as { token: string };
+    expect(startOutput).toContain(`TOKEN=${token}`);
+    const url = `http://127.0.0.1:${port}`;
+    const viaHttp = (...args: string[]) => run(NODE, [join(ROOT, "scripts/system.mjs"), ...args, "--url", url, "--token", token, "--json"]);
+    const created = await viaHttp("create", "--org", "org_http");
+    expect(created.code, created.stderr).toBe(0);
+    const system = JSON.parse(created.stdout) as Credentials;
+    const auth = `Basic ${Buffer.from(`${system.system_key}:${system.system_secret}`).toString("base64")}`;
+    const body = Buffer.from("an encrypted backup, as the appliance sends it");
+    const upload = await fetch(`${url}/api/systems/backups`, { method: "POST", headers: { Authorization: auth, "X-Filename": "b.tar.gz.gpg" }, body });
+    const { data: stored } = (await upload.json()) as { data: { id: string } };
+    expect(upload.status).toBe(201);
+
+    const listed = JSON.parse((await viaHttp("list", "--org", "org_http")).stdout);
+    expect(listed).toEqual([expect.objectContaining({ system_key: system.system_key, status: "active", backups: 1, bytes_used: body.length })]);
+    const link = JSON.parse((await viaHttp("link", system.system_key, stored.id, "--ttl", "60")).stdout);
+    const download = await fetch(link.download_url);
+    expect(download.status).toBe(200);
+    expect(Buffer.from(await download.arrayBuffer()).equals(body)).toBe(true);
+    const suspended = await viaHttp("suspend", system.system_key);
+    expect(suspended.code).toBe(0);
+    expect((await fetch(`${url}/api/systems/backups`, { headers: { Authorization: auth } })).status).toBe(401);
+    const audit = JSON.parse((await viaHttp("audit", "org_http")).stdout).map((e: { action: string }) => e.action);
+    expect(audit).toEqual(["system.suspend", "backup.link", "system.create"]);
+    const denied = await run(NODE, [join(ROOT, "scripts/system.mjs"), "show", system.system_key, "--url", url, "--token", `${token.split(".")[0]}.${"A".repeat(43)}`]);
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toContain("invalid token (HTTP 401)");
   });
 });

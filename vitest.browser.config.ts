@@ -8,7 +8,7 @@ export default defineConfig({
     include: ["test/browser/**/*.test.ts"],
     environment: "node",
     testTimeout: 90_000,
-    hookTimeout: 240_000,
+    hookTimeout: 600_000,
     fileParallelism: false,
   },
 });

@@ -41,7 +41,7 @@ async function render() {
   main.setAttribute("aria-busy", "true");
   replace(main, el("p", { class: "loading" }, "Loading…"));
   try {
-    await view({ main, trail, params, stillCurrent, onProblem: handleProblem });
+    await view({ main, trail, params, stillCurrent, onProblem: handleProblem, reload: render });
   } catch (error) {
     if (stillCurrent()) handleProblem(error);
   } finally {
@@ -51,15 +51,13 @@ async function render() {
 }
 
 /** A failed call: a rejected token ends the session; anything else is shown in plain words. */
-function handleProblem(error, where = main) {
+function handleProblem(error) {
   if (error instanceof ApiProblem && error.status === 401) {
     endSession();
     return signInView(error.message);
   }
   const message = error instanceof ApiProblem ? error.message : "Something went wrong in the console. Reload the page.";
-  const problem = el("p", { class: "problem", role: "alert" }, message);
-  if (where === main) replace(main, pageHeading("Could not load this view"), problem, el("p", {}, el("a", { href: "#/" }, "Back to the organisations")));
-  else replace(where, problem);
+  replace(main, pageHeading("Could not load this view"), el("p", { class: "problem", role: "alert" }, message), el("p", {}, el("a", { href: "#/" }, "Back to the organisations")));
 }
 
 function signInView(problem = "") {

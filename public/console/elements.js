@@ -89,3 +89,20 @@ export function showActionProblem(message) {
 export function clearActionProblem() {
   document.getElementById("action-problem")?.remove();
 }
+
+/**
+ * Runs operator actions: a rejected token (401) goes to `onProblem` (back to sign-in), any other
+ * failure is shown under the heading.
+ * @example const act = actionRunner(onProblem); button.onclick = () => act(() => call("POST", path));
+ */
+export function actionRunner(onProblem) {
+  return async (action) => {
+    clearActionProblem();
+    try {
+      await action();
+    } catch (error) {
+      if (error?.status === 401) return onProblem(error);
+      showActionProblem(error?.message ?? "The action failed.");
+    }
+  };
+}

@@ -49,7 +49,7 @@ beforeAll(async () => {
   await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: vault.origin });
   context.on("request", (request) => requests.push(request.url()));
   page = await context.newPage();
-}, 240_000);
+}, 600_000);
 
 afterAll(async () => {
   await browser?.close();

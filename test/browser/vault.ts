@@ -49,7 +49,7 @@ export async function startVault(root: { state: string; remove: () => Promise<vo
   return { origin, state, output: () => output, stop };
 }
 
-async function waitForWorker(origin: string, exited: Promise<unknown>, output: () => string, timeoutMs = 90_000) {
+async function waitForWorker(origin: string, exited: Promise<unknown>, output: () => string, timeoutMs = 240_000) {
   const deadline = Date.now() + timeoutMs;
   let gone = false;
   exited.then(() => (gone = true));

@@ -1,7 +1,7 @@
 // An organisation's audit trail, newest first, a page of events at a time ("Load older").
 
 import { call } from "../api.js";
-import { el, emptyState, pageHeading, replace, showActionProblem, showTrail } from "../elements.js";
+import { actionRunner, el, emptyState, pageHeading, replace, showTrail } from "../elements.js";
 import { timeText } from "../quantities.js";
 import { rowsTable } from "../table.js";
 
@@ -19,7 +19,8 @@ export async function auditView({ main, trail, params: [org], stillCurrent, onPr
   let cursor = first.cursor ?? null;
   const action = el("select", { id: "audit-action" });
   const filter = el("input", { id: "audit-filter", type: "search", autocomplete: "off", placeholder: "actor, target or address" });
-  const more = el("button", { type: "button", onclick: loadOlder }, "Load older events");
+  const act = actionRunner(onProblem);
+  const more = el("button", { type: "button", onclick: () => act(loadOlder) }, "Load older events");
   const count = el("p", { class: "hint", "aria-live": "polite" });
   const table = rowsTable({
     caption: `Audit trail of ${org}, newest first`,
@@ -54,9 +55,6 @@ export async function auditView({ main, trail, params: [org], stillCurrent, onPr
       events.push(...(page.events ?? []));
       cursor = page.cursor ?? null;
       apply();
-    } catch (error) {
-      if (error?.status === 401) return onProblem(error);
-      showActionProblem(error.message);
     } finally {
       more.disabled = false;
     }

@@ -3,13 +3,13 @@
 
 import { call } from "../api.js";
 import { confirmAction, showSecretOnce } from "../dialogs.js";
-import { announce, clearActionProblem, copyButton, el, emptyState, pageHeading, replace, showActionProblem, showTrail } from "../elements.js";
+import { actionRunner, announce, copyButton, el, emptyState, pageHeading, replace, showTrail } from "../elements.js";
 import { ageMs, ageText, bytesText, exactBytes, timeText } from "../quantities.js";
 import { may } from "../session.js";
 import { rowsTable } from "../table.js";
 
 /** The system view (#/system/{key}). */
-export async function systemView({ main, trail, params: [key], stillCurrent, onProblem }) {
+export async function systemView({ main, trail, params: [key], stillCurrent, onProblem, reload }) {
   const path = `/api/admin/systems/${encodeURIComponent(key)}`;
   const [system, listing] = await Promise.all([call("GET", path), call("GET", `${path}/backups`)]);
   if (!stillCurrent()) return;
@@ -17,6 +17,10 @@ export async function systemView({ main, trail, params: [key], stillCurrent, onP
   showTrail(trail, [["Organisations", "#/"], [org, `#/org/${encodeURIComponent(org)}`], [key, `#/system/${encodeURIComponent(key)}`]]);
 
   const act = actionRunner(onProblem);
+  const done = (message) => {
+    announce(message);
+    reload(); // redrawn from the vault's new state
+  };
   const linkPanel = el("section", { class: "link-panel", "aria-label": "Download link", hidden: true });
   const backups = listing.backups ?? [];
   const table = rowsTable({
@@ -31,7 +35,7 @@ export async function systemView({ main, trail, params: [key], stillCurrent, onP
       { key: "sha256", label: "SHA-256", sortable: false, cell: (row) => el("span", { class: "digest" }, el("code", { title: row.sha256 }, `${row.sha256.slice(0, 12)}…`), copyButton("Copy", () => row.sha256, `Copy the SHA-256 of ${row.filename}`)) },
       { key: "actions", label: "Actions", sortable: false, cell: (row) => el("span", { class: "row-actions" },
         el("button", { type: "button", onclick: () => act(() => download(key, row, linkPanel)), "aria-label": `Download ${row.filename}` }, "Download"),
-        may("manager") ? el("button", { type: "button", class: "danger", onclick: () => act(() => deleteBackup(path, row)), "aria-label": `Delete ${row.filename}` }, "Delete") : null) },
+        may("manager") ? el("button", { type: "button", class: "danger", onclick: () => act(() => deleteBackup(path, row, done)), "aria-label": `Delete ${row.filename}` }, "Delete") : null) },
     ],
   });
 
@@ -39,7 +43,7 @@ export async function systemView({ main, trail, params: [key], stillCurrent, onP
     main,
     pageHeading(`System ${key}`),
     systemFacts(system, listing),
-    systemActions(system, path, act),
+    systemActions(system, path, act, done),
     el("h2", {}, "Backups"),
     linkPanel,
     backups.length === 0 ? emptyState("This system has no backups yet. They appear here once the appliance uploads one.") : table.element,
@@ -61,16 +65,16 @@ function systemFacts(system, listing) {
 }
 
 /** The buttons this token's role may use; none for a reader, none on a retired system. */
-function systemActions(system, path, act) {
+function systemActions(system, path, act, done) {
   if (system.status === "deleted" || !may("manager")) return null;
   const key = system.system_key;
   const buttons = [];
   if (system.status === "suspended") {
-    buttons.push(el("button", { type: "button", onclick: () => act(() => post(`${path}/resume`, `System ${key} resumed: its appliance is accepted again.`)) }, "Resume"));
+    buttons.push(el("button", { type: "button", onclick: () => act(() => post(`${path}/resume`, `System ${key} resumed: its appliance is accepted again.`, done)) }, "Resume"));
   } else {
     buttons.push(el("button", { type: "button", class: "danger", onclick: () => act(async () => {
       if (await confirmAction({ title: `Suspend ${key}?`, body: el("p", {}, "The appliance's requests will be refused (401) until the system is resumed. Its backups are kept."), confirmLabel: "Suspend system" })) {
-        await post(`${path}/suspend`, `System ${key} suspended: its appliance is refused.`);
+        await post(`${path}/suspend`, `System ${key} suspended: its appliance is refused.`, done);
       }
     }) }, "Suspend"));
   }
@@ -93,28 +97,9 @@ function systemActions(system, path, act) {
   return el("div", { class: "toolbar", role: "group", "aria-label": "System actions" }, buttons);
 }
 
-/** Runs an action: a 401 ends the session, any other failure is shown under the heading. */
-function actionRunner(onProblem) {
-  return async (action) => {
-    clearActionProblem();
-    try {
-      await action();
-    } catch (error) {
-      if (error?.status === 401) return onProblem(error);
-      showActionProblem(error?.message ?? "The action failed.");
-    }
-  };
-}
-
-async function post(path, message) {
+async function post(path, message, done) {
   await call("POST", path);
   done(message);
-}
-
-/** Announces what was done and redraws the view from the vault's new state. */
-function done(message) {
-  announce(message);
-  window.dispatchEvent(new HashChangeEvent("hashchange"));
 }
 
 /** Makes a link and lets the browser fetch it: the answer is an attachment under the real file name. */
@@ -131,7 +116,7 @@ async function download(key, backup, panel) {
   announce(`Downloading ${backup.filename}.`);
 }
 
-async function deleteBackup(path, backup) {
+async function deleteBackup(path, backup, done) {
   const confirmed = await confirmAction({
     title: `Delete ${backup.filename}?`,
     body: [

@@ -4,7 +4,7 @@
 
 import { call, callAllPages } from "../api.js";
 import { confirmAction, showSecretOnce } from "../dialogs.js";
-import { announce, el, emptyState, pageHeading, replace, showActionProblem, showTrail } from "../elements.js";
+import { actionRunner, announce, el, emptyState, pageHeading, replace, showTrail } from "../elements.js";
 import { ageMs, ageText, bytesText, daysMs, exactBytes, timeText } from "../quantities.js";
 import { may } from "../session.js";
 import { rowsTable } from "../table.js";
@@ -13,7 +13,7 @@ const THRESHOLD_KEY = "vault.stale-after-days";
 const DEFAULT_THRESHOLD_DAYS = 3;
 
 /** The organisation view (#/org/{org}). */
-export async function systemsView({ main, trail, params: [org], stillCurrent, onProblem }) {
+export async function systemsView({ main, trail, params: [org], stillCurrent, onProblem, reload }) {
   showTrail(trail, [["Organisations", "#/"], [org, `#/org/${encodeURIComponent(org)}`]]);
   const { items, complete } = await callAllPages(`/api/admin/organizations/${encodeURIComponent(org)}/systems`, "systems");
   if (!stillCurrent()) return;
@@ -63,7 +63,7 @@ export async function systemsView({ main, trail, params: [org], stillCurrent, on
 
   const toolbar = el("div", { class: "toolbar" },
     el("a", { href: `#/org/${encodeURIComponent(org)}/audit` }, "Audit trail"),
-    may("admin") ? el("button", { type: "button", class: "primary", onclick: () => createSystem(org, onProblem) }, "New system") : null);
+    may("admin") ? el("button", { type: "button", class: "primary", onclick: () => actionRunner(onProblem)(() => createSystem(org, reload)) }, "New system") : null);
 
   replace(
     main,
@@ -100,7 +100,7 @@ function storedThreshold() {
 }
 
 /** Creates a system (admin) and shows its secret once; then reloads the list. */
-async function createSystem(org, onProblem) {
+async function createSystem(org, reload) {
   const appendOnly = el("input", { id: "new-append-only", type: "checkbox" });
   const ok = await confirmAction({
     title: `New system in ${org}`,
@@ -109,16 +109,12 @@ async function createSystem(org, onProblem) {
     danger: false,
   });
   if (!ok) return;
-  try {
-    const created = await call("POST", `/api/admin/organizations/${encodeURIComponent(org)}/systems`, { body: { append_only: appendOnly.checked } });
-    await showSecretOnce({
-      title: `System ${created.system_key} created`,
-      fields: [["System key", created.system_key], ["System secret", created.system_secret]],
-      note: "Enter both in the appliance's backup settings.",
-    });
-    window.dispatchEvent(new HashChangeEvent("hashchange"));
-  } catch (error) {
-    if (error?.status === 401) return onProblem(error);
-    showActionProblem(error.message);
-  }
+  const created = await call("POST", `/api/admin/organizations/${encodeURIComponent(org)}/systems`, { body: { append_only: appendOnly.checked } });
+  await showSecretOnce({
+    title: `System ${created.system_key} created`,
+    fields: [["System key", created.system_key], ["System secret", created.system_secret]],
+    note: "Enter both in the appliance's backup settings.",
+  });
+  announce(`System ${created.system_key} created.`);
+  reload();
 }

@@ -26,7 +26,8 @@ export async function listOrganizations(c: Ctx): Promise<Response> {
   const organizations: Record<string, unknown>[] = [];
   for (let i = 0; i < page.organizations.length; i += USAGE_CONCURRENCY) {
     const batch = page.organizations.slice(i, i + USAGE_CONCURRENCY);
-    const usages = await Promise.all(batch.map((o) => organizationUsage(c.env.ORG_LEDGER, o.organization_id, [])));
+    // An organisation without systems in the index holds nothing to count: no ledger call for it.
+    const usages = await Promise.all(batch.map((o) => (o.systems === 0 ? { backups: 0, bytes: 0 } : organizationUsage(c.env.ORG_LEDGER, o.organization_id, []))));
     batch.forEach((o, j) =>
       organizations.push({ ...o, backups: usages[j].backups, bytes_used: usages[j].bytes, quota_bytes: quota === 0 ? null : quota }),
     );

@@ -25,7 +25,7 @@ export default defineConfig({
         },
       },
       {
-        test: { name: "tooling", include: ["test/tooling/**/*.test.ts"], environment: "node", testTimeout: 120_000, hookTimeout: 120_000 },
+        test: { name: "tooling", include: ["test/tooling/**/*.test.ts"], environment: "node", testTimeout: 300_000, hookTimeout: 300_000 },
       },
     ],
   },

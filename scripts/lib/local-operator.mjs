@@ -29,9 +29,12 @@ export async function ensureLocalAdminToken({ persistTo = DEFAULT_PERSIST_TO, en
   await db.migrate();
   const file = localTokenFileFor(persistTo);
   const saved = await readJson(file);
-  if (typeof saved?.token === "string" && (await stillVerifies(db, saved.token))) return { token: saved.token, name: saved.name, reused: true };
-  const live = await db.query(`SELECT name FROM operator_tokens WHERE name = ${q(LOCAL_ADMIN_NAME)} AND revoked_at IS NULL`);
-  if (live.length > 0) await revokeOperatorToken(db, LOCAL_ADMIN_NAME); // its clear token is lost: replace it
+  const publicId = /^op_([0-9a-f]{16})\./.exec(saved?.token ?? "")?.[1] ?? "";
+  // One read: the saved token's row, and the live token of that name if it is another one.
+  const rows = await db.query(`SELECT * FROM operator_tokens WHERE public_id = ${q(publicId)} OR (name = ${q(LOCAL_ADMIN_NAME)} AND revoked_at IS NULL)`);
+  const savedRow = rows.find((r) => r.public_id === publicId);
+  if (savedRow && (await verifies(savedRow, saved.token))) return { token: saved.token, name: saved.name, reused: true };
+  if (rows.some((r) => r.name === LOCAL_ADMIN_NAME && !r.revoked_at)) await revokeOperatorToken(db, LOCAL_ADMIN_NAME); // its clear token is lost: replace it
   const created = await createOperatorToken(db, { name: LOCAL_ADMIN_NAME, role: "admin", organizations: "*", expiresDays: null });
   await mkdir(dirname(file), { recursive: true });
   await writeFile(file, JSON.stringify({ token: created.token, name: created.name }, null, 2) + "\n", { mode: 0o600 });
@@ -52,11 +55,7 @@ export async function ensureLocalLinkSecret(file = join(REPO_ROOT, ".dev.vars"))
   return true;
 }
 
-async function stillVerifies(db, token) {
-  const publicId = /^op_([0-9a-f]{16})\./.exec(token)?.[1];
-  if (!publicId) return false;
-  const [row] = await db.query(`SELECT * FROM operator_tokens WHERE public_id = ${q(publicId)}`);
-  if (!row) return false;
+function verifies(row, token) {
   const organizations = row.organizations === "*" ? "*" : JSON.parse(row.organizations);
   return verifyOperatorToken({ ...row, organizations }, token);
 }

@@ -19,14 +19,19 @@ export async function createOperatorToken(db, { name, role, organizations, expir
     if (bad !== undefined) throw new SystemError(`invalid organization id ${JSON.stringify(bad)}: it must match ${ORGANIZATION_ID_PATTERN.source}`);
   }
   const { token, record } = await generateOperatorToken({ name, role, organizations, expiresDays });
-  const live = await db.query(`SELECT name FROM operator_tokens WHERE name = ${q(name)} AND revoked_at IS NULL`);
-  if (live.length > 0) throw new SystemError(`a live token is already named ${JSON.stringify(name)} (revoke it first, or choose another name)`);
   const scope = record.organizations === "*" ? "*" : JSON.stringify(record.organizations);
   const values = [record.public_id, record.name, record.role, scope, record.secret_sha256, record.created_at, record.expires_at, null];
-  await db.query(
-    `INSERT INTO operator_tokens VALUES (${values.map(q).join(", ")});\n` +
-      auditSql(scopeOrgs(record.organizations), { action: "token.create", target: name, outcome: `ok: ${role}` }),
-  );
+  try {
+    // One batch: the token and its audit events, or nothing (a live name is refused by the unique index).
+    await db.query(
+      `INSERT INTO operator_tokens VALUES (${values.map(q).join(", ")});\n` +
+        auditSql(scopeOrgs(record.organizations), { action: "token.create", target: name, outcome: `ok: ${role}` }),
+    );
+  } catch (error) {
+    if (/UNIQUE constraint failed: operator_tokens\.name/.test(`${error.message}\n${error.output ?? ""}`))
+      throw new SystemError(`a live token is already named ${JSON.stringify(name)} (revoke it first, or choose another name)`);
+    throw error;
+  }
   return { token, name, role, organizations: record.organizations, expires_at: record.expires_at };
 }
 

@@ -24,7 +24,7 @@ describe("ledger reconciliation with R2", () => {
 
     // A delete whose ledger update was lost, and an object whose rollback failed.
     await env.BACKUPS.delete(`${system.org}/${system.key}/${a.id}`);
-    await env.BACKUPS.put(`${system.org}/${system.key}/${uuidv7()}.gpg`, patternBytes(300), { customMetadata: { sha256: "x" } });
+    await env.BACKUPS.put(`${system.org}/${system.key}/${uuidv7()}.gpg`, patternBytes(300), { customMetadata: { sha256: "0".repeat(64) } });
     expect(await stub.usageBytes(system.org)).toBe(1500);
 
     expect(await stub.reconcile(system.org)).toEqual({ dropped: 1, added: 1 });
@@ -42,7 +42,7 @@ describe("ledger reconciliation with R2", () => {
     expect(alarm).toBeLessThanOrEqual(Date.now() + RECONCILE_EVERY_MS);
 
     // Make the reconciliation due, leave a ghost row, and let the alarm run.
-    await env.BACKUPS.put(`${system.org}/${system.key}/${uuidv7()}.gpg`, patternBytes(10), { customMetadata: { sha256: "x" } });
+    await env.BACKUPS.put(`${system.org}/${system.key}/${uuidv7()}.gpg`, patternBytes(10), { customMetadata: { sha256: "0".repeat(64) } });
     await runInDurableObject(stub, (_instance, state) => {
       state.storage.sql.exec("UPDATE meta SET value = '0' WHERE name = 'reconciled_at'");
     });

@@ -5,7 +5,8 @@
 import { generateOperatorToken } from "../src/auth/operator-token.ts";
 import { generateSystemCredentials } from "../src/auth/secret.ts";
 import { throughput } from "./load.mjs";
-import { billed, median, round } from "./report.mjs";
+import { median, round } from "../scripts/harness/statistics.mjs";
+import { billed } from "./billing.mjs";
 
 export const ADMIN_PLAN = { systems: 1000, rounds: 6, roundMs: 1500, concurrency: 4, maxPerRound: 5000 };
 
@@ -45,6 +46,7 @@ export async function measureAdminListing(http, { log, within }) {
     rounds.push({ ...pair, ratio: pair.api / pair.baseline });
   }
   return {
+    systems: ADMIN_PLAN.systems,
     operations: calls.binding_calls + calls.do_request,
     calls,
     ratio: round(median(rounds.map((r) => r.ratio)), 3),

@@ -107,8 +107,3 @@ export async function throughput(send, { concurrency, durationMs, maxRequests, o
   const seconds = (performance.now() - started) / 1000;
   return { rps: done / seconds, requests: done, seconds };
 }
-
-/** `HTTP Basic` header value for a system. */
-export function basicAuth(user, password) {
-  return "Basic " + Buffer.from(`${user}:${password}`).toString("base64");
-}

@@ -1,91 +1,82 @@
-// Statistics, billing classes and the printed report of the benchmark.
-
-/** Median of a list of numbers. */
-export function median(values) {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
-
-/** Nearest-rank percentile (p in 0..100). */
-export function percentile(values, p) {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
-}
-
-export const round = (v, digits = 2) => Math.round(v * 10 ** digits) / 10 ** digits;
-
-/**
- * Published list prices (USD, Workers Paid, beyond the monthly inclusions), as of 2026:
- * Workers requests, KV operations, R2 Standard operations, Durable Object requests.
- * CPU time, Durable Object duration and storage are not included.
- */
-export const PRICES_PER_MILLION = {
-  worker_request: 0.3,
-  kv_read: 0.5,
-  kv_write: 5.0,
-  kv_delete: 5.0,
-  kv_list: 5.0,
-  r2_class_a: 4.5,
-  r2_class_b: 0.36,
-  r2_free: 0,
-  do_request: 0.15,
-  // D1 bills rows, not queries: rows read beyond 25 billion a month, rows written beyond 50 million.
-  d1_query: 0,
-  d1_rows_read: 0.001,
-  d1_rows_written: 1.0,
-};
-
-// How Cloudflare bills each binding method (R2: ListObjects and PutObject are Class A,
-// GetObject and HeadObject Class B, DeleteObject and AbortMultipartUpload free).
-const BILLING_CLASS = {
-  "kv.get": "kv_read",
-  "kv.getWithMetadata": "kv_read",
-  "kv.put": "kv_write",
-  "kv.delete": "kv_delete",
-  "kv.list": "kv_list",
-  "r2.put": "r2_class_a",
-  "r2.list": "r2_class_a",
-  "r2.createMultipartUpload": "r2_class_a",
-  "r2.uploadPart": "r2_class_a",
-  "r2.complete": "r2_class_a",
-  "r2.get": "r2_class_b",
-  "r2.head": "r2_class_b",
-  "r2.delete": "r2_free",
-  "r2.abort": "r2_free",
-  "d1.query": "d1_query",
-};
-
-/**
- * Turns the bench worker's raw counters (`kv.get`, `r2.put`, `ledger.r2.delete`, `do.reserve`, …)
- * into billed operations: binding calls (KV, R2 and D1 queries, worker and ledger), each billing class,
- * Durable Object requests, and the list price of a million such calls.
- */
-export function billed(counters) {
-  const out = { binding_calls: 0, kv_read: 0, kv_write: 0, kv_delete: 0, kv_list: 0, r2_class_a: 0, r2_class_b: 0, r2_free: 0, do_request: 0, d1_query: 0, d1_rows_read: 0, d1_rows_written: 0 };
-  for (const [name, n] of Object.entries(counters)) {
-    if (name.startsWith("do.")) {
-      out.do_request += n;
-      continue;
-    }
-    if (name === "d1.rows_read" || name === "d1.rows_written") {
-      out[name.replace(".", "_")] += n; // what D1 bills; not calls
-      continue;
-    }
-    const cls = BILLING_CLASS[name.replace(/^ledger\./, "")];
-    if (!cls) throw new Error(`no billing class for ${name}`);
-    out[cls] += n;
-    out.binding_calls += n;
-  }
-  let usd = PRICES_PER_MILLION.worker_request;
-  for (const [cls, price] of Object.entries(PRICES_PER_MILLION)) if (cls !== "worker_request") usd += out[cls] * price;
-  return { ...out, usd_per_million: round(usd, 2), detail: counters };
-}
+// The bench's result: its targets (each met or missed by comparison, never by hand), the figures
+// behind them, and the printed report. Medians and percentiles are the harness's nearest-rank ones.
+import { median, percentile, round } from "../scripts/harness/statistics.mjs";
 
 /** One target row: `met` follows from the comparison, never set by hand. */
-export function target(name, value, unit, op, bound, baseline) {
+function target(name, value, unit, op, bound, baseline) {
   const met = op === ">=" ? value >= bound : op === "<=" ? value <= bound : value === bound;
   return { name, value, unit, target: `${op} ${bound}`, met, baseline };
+}
+
+/**
+ * The targets and the figures of a run, from each scenario's raw measurements (scenarios.mjs),
+ * the bundle size, the binding calls and the run's setup.
+ */
+export function benchResult({ plan, bundle, calls, memory, latency, list, upload, smallUploads, download, admin, setup }) {
+  const med = (rounds, pick, digits) => round(median(rounds.map(pick)), digits);
+  const listRatio = med(list, (r) => r.ratio, 3);
+  const rssGrowth = median(memory.api.map((r) => r.growth));
+  const targets = [
+    target("list_vs_baseline", listRatio, "ratio of req/s", ">=", 0.85, "bare route: the same KV read and R2 listing with metadata"),
+    target("list_subrequests", calls[`list (${plan.list.backups} backups)`].binding_calls, "binding calls", "=", 2, "minimum: 1 KV read + 1 R2 list"),
+    target("upload_vs_raw_put", med(upload, (r) => r.ratio, 3), "ratio of MiB/s", ">=", 0.45, "bare route: request body straight into R2.put"),
+    target("upload_rss_growth_mib", rssGrowth, "MiB", "<=", 32, `workerd RSS just before each 100 MiB upload (median of ${memory.api.length}, after a warm-up)`),
+    target("download_vs_raw_get", med(download, (r) => r.ratio, 3), "ratio of MiB/s", ">=", 0.9, "bare route: R2.get body streamed"),
+    target("admin_org_systems_ops", admin.operations, "storage calls", "=", 3, "minimum: the token's D1 row, one D1 page of the index, one ledger call"),
+    target("admin_org_systems_vs_baseline", admin.ratio, "ratio of req/s", ">=", 0.8, `bare route: the same 3 calls for ${admin.systems} systems`),
+    target("bundle_gzip_kib", round(bundle.gzipBytes / 1024, 1), "KiB", "<=", 32, "none (wrangler deploy --dry-run --minify, gzip -9)"),
+    target("small_upload_class_a_ops", calls["upload 64 KiB (no client digest)"].r2_class_a, "R2 Class A", "=", 1, "64 KiB without a digest: one verified put"),
+    target("small_upload_vs_digest_upload", smallUploads.vs_client_digest, "ratio of uploads/s", ">=", 0.9, "64 KiB with X-Checksum-SHA256, rounds interleaved"),
+    target("retry_upload_class_a_ops", calls["retry: the same 64 KiB again"].r2_class_a, "R2 Class A", "=", 0, "the same 64 KiB sent twice: the second"),
+  ];
+  const latencyOf = (ms) => ({ p50: round(percentile(ms, 50), 1), p99: round(percentile(ms, 99), 1), n: ms.length });
+  const figures = {
+    admin_org_systems: admin,
+    list: {
+      api_rps: med(list, (r) => r.api, 0),
+      baseline_rps: med(list, (r) => r.baseline, 0),
+      rounds: list.length,
+      concurrency: plan.list.concurrency,
+      round_ratios: list.map((r) => round(r.ratio, 3)),
+      workerd_cpu_ms_per_request: { api: med(list, (r) => r.cpuApi, 2), baseline: med(list, (r) => r.cpuBaseline, 2) },
+    },
+    latency_ms: { list: latencyOf(latency.list), upload_1kib: latencyOf(latency.upload), upload_1kib_client_digest: latencyOf(latency.uploadDigest) },
+    upload: {
+      api_mib_s: med(upload, (r) => r.api, 1),
+      api_client_digest_mib_s: med(upload, (r) => r.digest, 1),
+      raw_put_mib_s: med(upload, (r) => r.raw, 1),
+      client_digest_vs_raw_put: med(upload, (r) => r.digestRatio, 3),
+      rounds: upload.length,
+      round_ratios: upload.map((r) => round(r.ratio, 3)),
+      workerd_cpu_ms: {
+        api: median(upload.map((r) => r.cpu.api)),
+        api_client_digest: median(upload.map((r) => r.cpu.digest)),
+        raw_put: median(upload.map((r) => r.cpu.raw)),
+      },
+    },
+    small_upload: smallUploads,
+    download: {
+      api_mib_s: med(download, (r) => r.api, 1),
+      raw_get_mib_s: med(download, (r) => r.raw, 1),
+      rounds: download.length,
+      round_ratios: download.map((r) => round(r.ratio, 3)),
+      workerd_cpu_ms: { api: med(download, (r) => r.cpu.api, 1), raw_get: med(download, (r) => r.cpu.raw, 1) },
+    },
+    rss: {
+      growth_mib: rssGrowth,
+      max_growth_mib: Math.max(...memory.api.map((r) => r.growth)),
+      api_runs: memory.api,
+      client_digest: memory.clientDigest,
+      warm_up: memory.warmUp,
+      control_buffered_put: memory.buffered,
+      every_ms: plan.rss.everyMs,
+    },
+    bundle: { files: bundle.files, raw_kib: round(bundle.rawBytes / 1024, 1), gzip_kib: round(bundle.gzipBytes / 1024, 1) },
+    binding_calls: calls,
+    list_1000_subrequests: calls[`list (${plan.bigList.backups} backups)`].binding_calls,
+    setup,
+  };
+  return { targets, figures };
 }
 
 /** The human-readable report: the targets table, then the figures. */
@@ -104,6 +95,14 @@ export function formatReport({ targets, figures }) {
   const uc = f.upload.workerd_cpu_ms;
   out.push(
     `64 MiB upload: ${f.upload.api_mib_s} MiB/s without a client digest, ${f.upload.api_client_digest_mib_s} MiB/s with one (ratio ${f.upload.client_digest_vs_raw_put}), bare put ${f.upload.raw_put_mib_s} MiB/s (${f.upload.rounds} rounds); workerd CPU ${uc.api} / ${uc.api_client_digest} / ${uc.raw_put} ms`,
+  );
+  const s = f.small_upload;
+  out.push(
+    `64 KiB upload: ${s.api_per_s}/s without a digest, ${s.client_digest_per_s}/s with one, bare put ${s.raw_put_per_s}/s (${s.rounds} rounds; vs bare put ${s.vs_raw_put}); ms per upload waiting on each call: ${Object.entries(s.fixed_costs_ms_per_upload).map(([k, v]) => `${k} ${v}`).join(", ")}`,
+  );
+  const s = f.small_upload;
+  out.push(
+    `64 KiB upload: ${s.api_per_s}/s without a digest, ${s.client_digest_per_s}/s with one, bare put ${s.raw_put_per_s}/s (${s.rounds} rounds; vs bare put ${s.vs_raw_put}); ms per upload waiting on each call: ${Object.entries(s.fixed_costs_ms_per_upload).map(([k, v]) => `${k} ${v}`).join(", ")}`,
   );
   out.push(
     `64 MiB download: ${f.download.api_mib_s} MiB/s through the API vs ${f.download.raw_get_mib_s} MiB/s bare (${f.download.rounds} rounds); workerd CPU ${f.download.workerd_cpu_ms.api} vs ${f.download.workerd_cpu_ms.raw_get} ms`,

@@ -6,15 +6,31 @@
 import app, { OrgLedger as AppOrgLedger } from "../src/index";
 import { bytesToHex } from "../src/platform/codec";
 import { newBackupId } from "../src/backups/ids";
+import { backupKey, systemPrefix } from "../src/backups/keys";
+import type { StoredCustomMetadata } from "../src/backups/store";
 import { rfc3339 } from "../src/platform/time";
 import type { SystemRecord } from "../src/auth/secret";
 import { upsertSystemStatement } from "../src/operator/system-index";
 
 /** Calls per binding method since the last reset, keyed `kv.get`, `r2.put`, `do.reserve`, … */
 const calls = new Map<string, number>();
+/** Milliseconds spent waiting for each binding method since the last reset (workerd's clock moves on I/O). */
+const waited = new Map<string, number>();
 
 function count(name: string, n = 1): void {
   calls.set(name, (calls.get(name) ?? 0) + n);
+}
+
+/** Counts a call and adds the time until its promise settles to `waited`. */
+function timed<T>(name: string, n: number, call: () => T): T {
+  count(name, n);
+  const started = Date.now();
+  const result = call();
+  Promise.resolve(result).then(
+    () => waited.set(name, (waited.get(name) ?? 0) + Date.now() - started),
+    () => {},
+  );
+  return result;
 }
 
 /** Wraps an object so that calls of the named methods are counted as `<scope>.<method>`. */
@@ -26,8 +42,7 @@ function counted<T extends object>(target: T, scope: string, methods: readonly s
       if (typeof prop !== "string" || !methods.includes(prop)) return value.bind(t);
       return (...args: unknown[]) => {
         // A batch delete removes (and bills) each key: count keys, not calls.
-        count(`${scope}.${prop}`, prop === "delete" && Array.isArray(args[0]) ? args[0].length : 1);
-        const result = Reflect.apply(value, t, args);
+        const result = timed(`${scope}.${prop}`, prop === "delete" && Array.isArray(args[0]) ? args[0].length : 1, () => Reflect.apply(value, t, args));
         const wrap = wrapResult?.[prop];
         return wrap ? Promise.resolve(result).then(wrap) : result;
       };
@@ -58,10 +73,8 @@ function countedLedgers(ns: Env["ORG_LEDGER"]): Env["ORG_LEDGER"] {
           get(s, method) {
             const fn = Reflect.get(s, method, s);
             if (typeof fn !== "function" || typeof method !== "string") return fn;
-            return (...a: unknown[]) => {
-              count(`do.${method}`);
-              return Reflect.apply(fn, s, a); // not fn.apply: on a stub, `apply` would be an RPC method name
-            };
+            // Reflect.apply, not fn.apply: on a stub, `apply` would be an RPC method name.
+            return (...a: unknown[]) => timed(`do.${method}`, 1, () => Reflect.apply(fn, s, a));
           },
         });
       };
@@ -150,8 +163,11 @@ async function benchRoute(request: Request, env: Env, url: URL): Promise<Respons
   switch (route) {
     case "GET counters":
       return Response.json(Object.fromEntries(calls));
+    case "GET waited":
+      return Response.json(Object.fromEntries(waited));
     case "POST counters/reset":
       calls.clear();
+      waited.clear();
       return Response.json({});
     case "PUT system": {
       // Seeding, uncounted: the credential record, as the operator CLI writes it.
@@ -159,24 +175,25 @@ async function benchRoute(request: Request, env: Env, url: URL): Promise<Respons
       return Response.json({ key });
     }
     case "POST backups": {
-      // Seeding, uncounted: `count` small committed backups under `prefix`, as the API stores them.
-      const { prefix, count: n } = (await request.json()) as { prefix: string; count: number };
-      for (let i = 0; i < n; i++) {
+      // Seeding, uncounted: `count` small committed backups of the system, as the API stores them.
+      const seed = (await request.json()) as { organization_id: string; system_key: string; count: number };
+      const system = { organizationId: seed.organization_id, systemKey: seed.system_key };
+      for (let i = 0; i < seed.count; i++) {
         const filename = `seed-${i}.tar.gz.gpg`;
         const body = `seed ${i}`;
         const sha256 = bytesToHex(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(body))));
-        await env.BACKUPS.put(prefix + newBackupId(filename), body, {
+        await env.BACKUPS.put(backupKey(system, newBackupId(filename)), body, {
           httpMetadata: { contentType: "application/pgp-encrypted" },
-          customMetadata: { filename, sha256, uploaded_at: rfc3339(Date.now()), uploader_ip: "127.0.0.1", system_id: "bench" },
+          customMetadata: { filename, sha256, uploaded_at: rfc3339(Date.now()), uploader_ip: "127.0.0.1", system_id: "bench" } satisfies StoredCustomMetadata,
         });
       }
-      return Response.json({ prefix, count: n });
+      return Response.json({ prefix: systemPrefix(system), count: seed.count });
     }
     case "GET list": {
       // Baseline of GET /api/systems/backups: the same KV read and R2 listing with metadata, nothing else.
       const raw = await counting.SYSTEMS.get(key, { type: "text", cacheTtl: 30 });
       if (raw === null) return new Response("no such system", { status: 404 });
-      const prefix = `${(JSON.parse(raw) as { organization_id: string }).organization_id}/${key}/`;
+      const prefix = systemPrefix({ organizationId: (JSON.parse(raw) as { organization_id: string }).organization_id, systemKey: key });
       const objects: { key: string; size: number; customMetadata?: Record<string, string>; contentType?: string }[] = [];
       let cursor: string | undefined;
       do {

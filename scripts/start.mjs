@@ -1,6 +1,5 @@
 // `npm start`: make sure a demo system exists in local KV, print how to call the API with it
 // the way the appliances do, then run `wrangler dev` (extra arguments are passed through).
-import { spawn } from "node:child_process";
 import { constants } from "node:os";
 import { relative } from "node:path";
 import { demoFileFor, ensureDemoSystem } from "./lib/demo.mjs";
@@ -8,11 +7,11 @@ import { apiBase, consoleUrl, DEV_DEFAULTS, devArguments, flagValue, hasFlag, op
 import { ensureLocalAdminToken, ensureLocalLinkSecret, localTokenFileFor } from "./lib/local-operator.mjs";
 import { operatorDb } from "./lib/d1.mjs";
 import { describeTarget, kvTarget, systemsKv } from "./lib/kv.mjs";
-import { WRANGLER_BIN, wranglerEnv } from "./lib/wrangler.mjs";
+import { spawnWrangler } from "./harness/wrangler.mjs";
 
 /** Runs wrangler dev in the foreground; resolves with its exit status (128 + signal number if killed). */
 function runDev(args) {
-  const child = spawn(process.execPath, [WRANGLER_BIN, ...args], { cwd: process.cwd(), env: wranglerEnv(), stdio: "inherit" });
+  const child = spawnWrangler(args, { cwd: process.cwd(), stdio: "inherit" });
   const forward = (signal) => child.kill(signal);
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, forward);
   return new Promise((resolve) => {

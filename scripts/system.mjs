@@ -11,7 +11,7 @@ import { operatorClient } from "./lib/operator-client.mjs";
 import { createOperatorToken, listOperatorTokens, revokeOperatorToken } from "./lib/operator-records.mjs";
 import { fields, output, table } from "./lib/output.mjs";
 import { SystemError } from "./lib/systems.mjs";
-import { WranglerError } from "./lib/wrangler.mjs";
+import { WranglerError } from "./harness/wrangler.mjs";
 
 const USAGE = `Usage: npm run system -- <command> [arguments] [options]
 

@@ -47,6 +47,8 @@ export interface Limits {
   protectWeekly: number;
   /** Days an audit event is kept. */
   auditRetentionDays: number;
+  /** Bodies up to this many bytes are read into memory and written once; larger ones stream. 0 streams all. */
+  bufferedUploadMax: number;
 }
 
 type Spec = { min: number; max: number };
@@ -60,6 +62,8 @@ const VARIABLES: Record<keyof Limits, [name: keyof Env & string, spec: Spec]> = 
   protectDaily: ["BACKUP_PROTECT_DAILY", { min: 0, max: 1 }],
   protectWeekly: ["BACKUP_PROTECT_WEEKLY", { min: 0, max: 52 }],
   auditRetentionDays: ["AUDIT_RETENTION_DAYS", { min: 1, max: 36_500 }],
+  // Held whole in the isolate's 128 MB, beside every other request it serves (README, "How an upload is stored").
+  bufferedUploadMax: ["BACKUP_BUFFERED_UPLOAD_MAX", { min: 0, max: 16 * 1024 ** 2 }],
 };
 
 const parsed = new WeakMap<object, Limits>();

@@ -11,6 +11,7 @@ import { showCallingToken } from "./admin/token-identity";
 import type { AppEnv } from "./api/app-env";
 import { authenticate } from "./api/authenticate";
 import { deleteBackup, downloadBackup, listBackups, requireBackupId, uploadBackup } from "./api/handlers";
+import { canonicalPath } from "./http/canonical-path";
 import { errorResponse, notFoundResponse } from "./http/error-response";
 import { methodNotAllowed } from "./http/method-not-allowed";
 import { hourlyMaintenance } from "./operator/maintenance";
@@ -18,7 +19,8 @@ import { hourlyMaintenance } from "./operator/maintenance";
 const BACKUPS = "/api/systems/backups";
 const BACKUP = "/api/systems/backups/:id";
 
-const app = new Hono<AppEnv>();
+// Paths are matched as the proxies match them: `//` is `/`, a trailing slash is ignored.
+const app = new Hono<AppEnv>({ getPath: canonicalPath });
 
 // The appliance plane (docs/api/appliance.md): HTTP Basic with the system's credentials.
 app.get(BACKUPS, authenticate, listBackups);

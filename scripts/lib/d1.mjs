@@ -2,11 +2,11 @@
 // state of `wrangler dev` or the deployed database. Used for operator tokens, and for the index
 // row and audit event of every credential change the CLI makes.
 import { existsSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { runOnTarget } from "./kv.mjs";
-import { WranglerError } from "./wrangler.mjs";
+import { withTempDir } from "../harness/temp-dir.mjs";
+import { WranglerError } from "../harness/wrangler.mjs";
 
 const BINDING = "OPERATOR_DB";
 
@@ -23,17 +23,13 @@ export function operatorDb(target) {
   const flags = target.remote ? ["--remote"] : ["--local", "--persist-to", target.persistTo];
   if (target.env) flags.push("--env", target.env);
   const migrate = () => runOnTarget(target, ["d1", "migrations", "apply", BINDING, ...flags]);
-  const execute = async (sql) => {
-    const dir = await mkdtemp(join(tmpdir(), "backup-vault-d1-"));
-    try {
+  const execute = (sql) =>
+    withTempDir("backup-vault-d1-", async (dir) => {
       // Through a file: statements never appear in a process list, and any length goes.
       const file = join(dir, "statements.sql");
       await writeFile(file, sql, { mode: 0o600 });
       return JSON.parse(await runOnTarget(target, ["d1", "execute", BINDING, "--json", "--file", file, ...flags]));
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  };
+    });
   // Two CLI runs on a fresh state may both apply the migrations: the loser's failure is moot
   // when the winner's schema is there (the statement that follows shows whether it is).
   const migrateTolerantly = () => migrate().catch(() => {});

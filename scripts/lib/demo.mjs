@@ -3,7 +3,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { recordSystemChange } from "./operator-records.mjs";
 import { createSystem, credentialsView, loadRecord, secretVerifies, SystemError } from "./systems.mjs";
-import { DEFAULT_PERSIST_TO, REPO_ROOT } from "./wrangler.mjs";
+import { DEFAULT_PERSIST_TO, REPO_ROOT } from "../harness/wrangler.mjs";
 
 export const DEMO_ORGANIZATION = "demo-org";
 

@@ -1,6 +1,6 @@
 // What `npm start` passes to `wrangler dev` and prints for the user; pure functions of the user's arguments.
 import { relative } from "node:path";
-import { DEFAULT_PERSIST_TO, REPO_ROOT } from "./wrangler.mjs";
+import { DEFAULT_PERSIST_TO, REPO_ROOT } from "../harness/wrangler.mjs";
 
 /** Loopback and the default local state, unless the user sets them. */
 export const DEV_DEFAULTS = { ip: "127.0.0.1", port: "8787", "persist-to": relative(REPO_ROOT, DEFAULT_PERSIST_TO) };

@@ -1,13 +1,15 @@
 // The SYSTEMS KV namespace (credential records) as the wrangler CLI reaches it,
 // either the local state that `wrangler dev` uses or the deployed namespace.
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
-import { DEFAULT_PERSIST_TO, REPO_ROOT, runWrangler, WranglerError } from "./wrangler.mjs";
+import { withTempDir } from "../harness/temp-dir.mjs";
+import { DEFAULT_PERSIST_TO, REPO_ROOT, runWrangler, WranglerError } from "../harness/wrangler.mjs";
 
 const BINDING = "SYSTEMS";
 /** Keys per `kv bulk get` call (the remote API's limit). */
 const BULK_GET_CHUNK = 100;
+/** Values and key lists reach wrangler through files in a private temporary directory with this prefix. */
+const TEMP_PREFIX = "backup-vault-kv-";
 
 /**
  * Describes where the records live. Local by default, in `persistTo` (`.wrangler/state`);
@@ -33,16 +35,6 @@ function targetFlags(target) {
   if (target.remote) flags.push("--remote");
   else flags.push("--local", "--persist-to", target.persistTo);
   return flags;
-}
-
-/** Runs `fn(dir)` with a private temporary directory that is removed afterwards, whatever happens. */
-async function withTempDir(fn) {
-  const dir = await mkdtemp(join(tmpdir(), "backup-vault-kv-"));
-  try {
-    return await fn(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
 }
 
 /** Attempts per wrangler run on local state (see runOnTarget). */
@@ -98,7 +90,7 @@ export function systemsKv(target) {
       const values = new Map();
       for (let i = 0; i < keys.length; i += BULK_GET_CHUNK) {
         const chunk = keys.slice(i, i + BULK_GET_CHUNK);
-        const result = await withTempDir(async (dir) => {
+        const result = await withTempDir(TEMP_PREFIX, async (dir) => {
           const file = join(dir, "keys.json");
           await writeFile(file, JSON.stringify(chunk), { mode: 0o600 });
           return JSON.parse(await run(["kv", "bulk", "get", file, ...flags]));
@@ -110,7 +102,7 @@ export function systemsKv(target) {
 
     /** Writes one value. */
     async put(key, value) {
-      await withTempDir(async (dir) => {
+      await withTempDir(TEMP_PREFIX, async (dir) => {
         // Through a file, so that record contents never appear in a process list.
         const file = join(dir, "value");
         await writeFile(file, value, { mode: 0o600 });
@@ -120,7 +112,7 @@ export function systemsKv(target) {
 
     /** Writes many values in one `wrangler kv bulk put`; `entries` is an array of {key, value}. */
     async bulkPut(entries) {
-      await withTempDir(async (dir) => {
+      await withTempDir(TEMP_PREFIX, async (dir) => {
         const file = join(dir, "entries.json");
         await writeFile(file, JSON.stringify(entries), { mode: 0o600 });
         await run(["kv", "bulk", "put", file, ...flags]);

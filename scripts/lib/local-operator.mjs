@@ -7,7 +7,7 @@ import { verifyOperatorToken } from "../../src/auth/operator-token.ts";
 import { sqlLiteral as q, operatorDb } from "./d1.mjs";
 import { kvTarget } from "./kv.mjs";
 import { createOperatorToken, revokeOperatorToken } from "./operator-records.mjs";
-import { DEFAULT_PERSIST_TO, REPO_ROOT } from "./wrangler.mjs";
+import { DEFAULT_PERSIST_TO, REPO_ROOT } from "../harness/wrangler.mjs";
 
 /** The name of the token `npm start` makes; a new one replaces it when it no longer verifies. */
 export const LOCAL_ADMIN_NAME = "local-admin";

@@ -35,7 +35,7 @@ export async function listBackups(c: Ctx): Promise<Response> {
   return envelope(200, "backups listed", { backups });
 }
 
-/** POST /api/systems/backups: checks the headers, then stores the body through the upload use case. */
+/** POST /api/systems/backups: checks the headers, then stores the body through the upload use case (201, or 200 for a repeat). */
 export async function uploadBackup(c: Ctx): Promise<Response> {
   const request = c.req.raw;
   const length = parseContentLength(request.headers.get("Content-Length"));
@@ -46,7 +46,7 @@ export async function uploadBackup(c: Ctx): Promise<Response> {
   checkUploadSize(length, limits);
   const clientSha256 = parseClientDigest(request.headers);
   if (clientSha256 === "invalid") throw new ApiError(400, "invalid Content-Digest or X-Checksum-SHA256");
-  const backup = await storeUpload(
+  const { created, backup } = await storeUpload(
     { bucket: c.env.BACKUPS, ledger: c.env.ORG_LEDGER, limits },
     {
       system: c.get("system"),
@@ -57,7 +57,8 @@ export async function uploadBackup(c: Ctx): Promise<Response> {
       clientAddress: clientAddress(request),
     },
   );
-  return envelope(201, "backup stored", backup);
+  // A retry of the newest backup stores nothing: 200 with that backup (CONTRACT: retries are idempotent).
+  return created ? envelope(201, "backup stored", backup) : envelope(200, "backup already stored", backup);
 }
 
 /** GET and HEAD /api/systems/backups/{id}: the stored bytes, streamed, with Range and ETag support. */

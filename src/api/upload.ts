@@ -2,14 +2,15 @@
 // Callable without HTTP: it takes the bindings and an already-parsed request.
 
 import type { AuthenticatedSystem } from "../auth/credentials";
+import { ingestBufferedBackup } from "../backups/buffered-ingest";
 import { mimeTypeFor, newBackupId, sanitiseFilename } from "../backups/ids";
-import { ingestBackup } from "../backups/ingest";
+import { ingestBackup, type NewestBackup } from "../backups/ingest";
 import { backupKey, stagingKey, systemPrefix } from "../backups/keys";
-import { deleteObjects, toBackupMetadata, type BackupMetadata } from "../backups/store";
+import { deleteObjects, readBackupMetadata, toBackupMetadata, type BackupMetadata } from "../backups/store";
 import type { Limits } from "../config";
 import { ApiError, StorageUnavailableError } from "../errors";
-import { commitUpload, forgetBackup, releaseUpload, reserveUpload } from "../ledger/client";
-import type { OrgLedger } from "../ledger/org-ledger";
+import { commitUpload, forgetBackup, releaseUpload, reserveUpload, settleRepeat } from "../ledger/client";
+import type { NewestBackup as LedgerNewest, OrgLedger } from "../ledger/org-ledger";
 import { log } from "../platform/log";
 
 /** The bindings an upload needs. */
@@ -33,22 +34,37 @@ export interface UploadRequest {
   clientAddress: string;
 }
 
+/** What an upload left: a new backup (201), or the system's newest one when the bytes were already stored (200). */
+export interface UploadOutcome {
+  created: boolean;
+  backup: BackupMetadata;
+}
+
 /**
  * Stores one backup: refuses sizes over the limits (413) before anything else, reserves quota
- * and a rate slot, ingests the body, commits it to the ledger (which applies retention).
+ * and a rate slot, ingests the body (read whole up to BACKUP_BUFFERED_UPLOAD_MAX, else
+ * streamed), commits it to the ledger (which applies retention). Bytes equal to the system's
+ * newest backup store nothing and answer with that backup (a retry whose 201 was lost).
  * On failure nothing stays: an unacknowledged object is taken back, the ledger forgets it and
  * the reservation is released.
  */
-export async function storeUpload(bindings: UploadBindings, req: UploadRequest): Promise<BackupMetadata> {
+export async function storeUpload(bindings: UploadBindings, req: UploadRequest): Promise<UploadOutcome> {
   const { bucket, ledger, limits } = bindings;
   const { system } = req;
   checkUploadSize(req.length, limits);
   const filename = sanitiseFilename(req.filename);
   const id = newBackupId(filename);
-  const token = await reserveUpload(ledger, system, req.length, limits);
-  let stored: R2Object;
+  const { token, newest } = await reserveUpload(ledger, system, req.length, limits);
+  // Bytes equal to the newest backup (same size, then same digest) are settled, not stored.
+  let repeated: BackupMetadata | null = null;
+  const candidate: NewestBackup | null =
+    newest && newest.size === req.length
+      ? { sha256: newest.sha256, confirm: async () => (repeated = await settleAsRepeat(bindings, system, token, newest)) !== null }
+      : null;
+  const ingest = req.length <= limits.bufferedUploadMax ? ingestBufferedBackup : ingestBackup;
+  let stored: R2Object | null;
   try {
-    stored = await ingestBackup(bucket, {
+    stored = await ingest(bucket, {
       body: req.body,
       length: req.length,
       key: backupKey(system, id),
@@ -56,6 +72,7 @@ export async function storeUpload(bindings: UploadBindings, req: UploadRequest):
       clientSha256: req.clientSha256,
       contentType: mimeTypeFor(id),
       metadata: { filename, uploader_ip: req.clientAddress, system_id: system.systemId },
+      newest: candidate,
     });
   } catch (err) {
     // R2 may have stored the object and then lost its answer: never acknowledged, it must not stay.
@@ -63,8 +80,11 @@ export async function storeUpload(bindings: UploadBindings, req: UploadRequest):
     await releaseUpload(ledger, system, token);
     throw err;
   }
+  if (stored === null) return { created: false, backup: repeated! };
+  const backup = toBackupMetadata(stored, systemPrefix(system))!;
+  let committed: Awaited<ReturnType<typeof commitUpload>>;
   try {
-    await commitUpload(ledger, system, token, id, stored.size, limits);
+    committed = await commitUpload(ledger, system, token, backup, limits);
   } catch (err) {
     // Unrecorded in the ledger, the object would escape quota and retention: take it back.
     await takeBack(bucket, system, id);
@@ -72,13 +92,37 @@ export async function storeUpload(bindings: UploadBindings, req: UploadRequest):
     await releaseUpload(ledger, system, token);
     throw err;
   }
-  return toBackupMetadata(stored, systemPrefix(system))!;
+  if (committed.stored) return { created: true, backup };
+  // A concurrent identical upload committed first: this copy goes, the answer is that backup.
+  await takeBack(bucket, system, id);
+  return { created: false, backup: await existingBackup(bucket, system, committed.newest) };
 }
 
 /** Refuses (413) a declared size over the upload limit or the per-system limit, before anything is read or reserved. */
 export function checkUploadSize(length: number, limits: Limits): void {
   if (length > limits.maxUploadSize) throw new ApiError(413, "backup exceeds the maximum upload size");
   if (length > limits.maxSizePerSystem) throw new ApiError(413, "backup exceeds the per-system storage limit");
+}
+
+/**
+ * Settles an upload whose bytes are the newest backup's: that backup's metadata (one R2 head)
+ * when it is still in R2 and still the newest, the reservation dropped; else null, and the upload
+ * is stored. A ledger row whose object is gone (a delete whose ledger update was lost) is dropped.
+ */
+async function settleAsRepeat(bindings: UploadBindings, system: AuthenticatedSystem, token: string, newest: LedgerNewest): Promise<BackupMetadata | null> {
+  const backup = await readBackupMetadata(bindings.bucket, system, newest.id);
+  if (!backup) {
+    await forgetBackup(bindings.ledger, system, newest.id);
+    return null;
+  }
+  return (await settleRepeat(bindings.ledger, system, token, newest.id)) ? backup : null;
+}
+
+/** The metadata of a backup the ledger holds (one R2 head); 503 if it vanished meanwhile, so the client retries. */
+async function existingBackup(bucket: R2Bucket, system: AuthenticatedSystem, id: string): Promise<BackupMetadata> {
+  const backup = await readBackupMetadata(bucket, system, id);
+  if (!backup) throw new StorageUnavailableError("head", new Error(`the newest backup ${id} vanished`));
+  return backup;
 }
 
 /** Deletes a backup the client was never told about (best effort; the ledger's reconciliation catches a miss). */

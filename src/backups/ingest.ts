@@ -19,19 +19,35 @@ export interface IngestRequest {
   clientSha256: string | null;
   contentType: string;
   metadata: Omit<StoredCustomMetadata, "sha256" | "uploaded_at">;
+  /** The system's newest backup, when it has the declared length: a body with its digest stores nothing. */
+  newest: NewestBackup | null;
+}
+
+/** The system's newest backup as an upload compares itself with it (README, "Retries"). */
+export interface NewestBackup {
+  sha256: string;
+  /** Asks the ledger whether it still is the newest; if so the upload is settled as a repeat of it. */
+  confirm(): Promise<boolean>;
+}
+
+/** True when bytes with this digest are the system's newest backup, confirmed by the ledger. */
+export async function isNewestBackup(newest: NewestBackup | null, sha256: string): Promise<boolean> {
+  return newest !== null && newest.sha256 === sha256 && (await newest.confirm());
 }
 
 /**
  * Stores an upload so that it is never visible without its digest.
  * With a client digest: one write to the final key, R2 verifying the digest.
- * Without: write to a staging key while hashing, then copy to the final key with the digest
- * (R2 verifies the copy against it), then drop the staging object.
+ * Without (or when the declared digest is the newest backup's): write to a staging key while
+ * hashing, then copy to the final key with the digest (R2 verifies the copy against it), then
+ * drop the staging object. Returns null, with no final write, when the body is the newest backup.
  * On any failure nothing is left under the final key and the staging object is removed.
  */
-export async function ingestBackup(bucket: R2Bucket, req: IngestRequest): Promise<R2Object> {
-  const metered = meterBody(req.body, req.length, req.clientSha256 === null);
+export async function ingestBackup(bucket: R2Bucket, req: IngestRequest): Promise<R2Object | null> {
+  const direct = req.clientSha256 !== null && req.clientSha256 !== req.newest?.sha256;
+  const metered = meterBody(req.body, req.length, !direct);
   const httpMetadata = { contentType: req.contentType };
-  if (req.clientSha256 !== null) {
+  if (direct && req.clientSha256 !== null) {
     const sha256 = req.clientSha256;
     const customMetadata = { ...req.metadata, sha256, uploaded_at: rfc3339(Date.now()) } satisfies StoredCustomMetadata;
     return await writeChecked(bucket, req.key, metered, { sha256, customMetadata, httpMetadata }, true);
@@ -39,6 +55,8 @@ export async function ingestBackup(bucket: R2Bucket, req: IngestRequest): Promis
   try {
     await writeChecked(bucket, req.stagingKey, metered, {}, false);
     const sha256 = await metered.digest;
+    if (req.clientSha256 !== null && req.clientSha256 !== sha256) throw new ChecksumMismatchError();
+    if (await isNewestBackup(req.newest, sha256)) return null;
     const staged = await getObject(bucket, req.stagingKey);
     if (!staged) throw new StorageUnavailableError("get staging", new Error("staging object vanished"));
     const customMetadata = { ...req.metadata, sha256, uploaded_at: rfc3339(Date.now()) } satisfies StoredCustomMetadata;

@@ -5,6 +5,7 @@ import { TIMINGS } from "../config";
 import { StorageUnavailableError } from "../errors";
 import { withDeadline } from "../platform/deadline";
 import { rfc3339 } from "../platform/time";
+import { backupKey, systemPrefix, type SystemScope } from "./keys";
 import type { ByteRange } from "./request-headers";
 
 /** What a listing returns for each backup (the published metadata shape). */
@@ -114,6 +115,12 @@ export async function listSystemBackups(bucket: R2Bucket, prefix: string): Promi
   return backups.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
 }
 
+/** The published metadata of one backup of the system, or null when there is none (one R2 head). */
+export async function readBackupMetadata(bucket: R2Bucket, system: SystemScope, id: string): Promise<BackupMetadata | null> {
+  const object = await headObject(bucket, backupKey(system, id));
+  return object ? toBackupMetadata(object, systemPrefix(system)) : null;
+}
+
 /** Metadata of a committed backup object; null for anything without a digest (never listed). */
 export function toBackupMetadata(object: R2Object, prefix: string): BackupMetadata | null {
   const custom = (object.customMetadata ?? {}) as Partial<StoredCustomMetadata>;
@@ -129,13 +136,14 @@ export function toBackupMetadata(object: R2Object, prefix: string): BackupMetada
   };
 }
 
-/** Key and size of every object under a prefix (all systems of an organisation). */
-export async function listObjectSizes(bucket: R2Bucket, prefix: string): Promise<{ key: string; size: number }[]> {
-  const out: { key: string; size: number }[] = [];
+/** Key, size and stored SHA-256 (null when it has none) of every object under a prefix (all systems of an organisation). */
+export async function listObjectSizes(bucket: R2Bucket, prefix: string): Promise<{ key: string; size: number; sha256: string | null }[]> {
+  const out: { key: string; size: number; sha256: string | null }[] = [];
   let cursor: string | undefined;
   do {
-    const page = await r2("list", () => bucket.list({ prefix, cursor, limit: 1000 }));
-    for (const o of page.objects) out.push({ key: o.key, size: o.size });
+    // With `include`, a page can hold fewer objects than asked for (100 locally): follow the cursor.
+    const page = await r2("list", () => bucket.list({ prefix, cursor, limit: 1000, include: ["customMetadata"] }));
+    for (const o of page.objects) out.push({ key: o.key, size: o.size, sha256: o.customMetadata?.sha256 ?? null });
     cursor = page.truncated ? page.cursor : undefined;
   } while (cursor);
   return out;

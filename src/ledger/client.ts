@@ -8,7 +8,7 @@ import { TIMINGS, type Limits } from "../config";
 import { ApiError, UnavailableError } from "../errors";
 import { withDeadline } from "../platform/deadline";
 import { log } from "../platform/log";
-import type { OrganizationUsage, OrgLedger, ReserveResult } from "./org-ledger";
+import type { CommitResult, NewestBackup, OrganizationUsage, OrgLedger, ReserveResult } from "./org-ledger";
 
 function ledgerOf(ns: DurableObjectNamespace<OrgLedger>, organizationId: string) {
   return ns.get(ns.idFromName(organizationId));
@@ -38,14 +38,14 @@ async function callTwice<T>(operation: string, run: () => Promise<T>): Promise<T
 /**
  * Admits an upload of `size` bytes for the system, or throws: 429 with Retry-After when its
  * rate window is full, 413 when the organisation quota would be exceeded, 503 when unknown.
- * Returns the reservation token to commit or release.
+ * Returns the reservation token to commit or release, and the system's newest backup.
  */
 export async function reserveUpload(
   ns: DurableObjectNamespace<OrgLedger>,
   system: AuthenticatedSystem,
   size: number,
   limits: Limits,
-): Promise<string> {
+): Promise<{ token: string; newest: NewestBackup | null }> {
   const result = await call<ReserveResult>("reserve", async () =>
     ledgerOf(ns, system.organizationId).reserve({
       organizationId: system.organizationId,
@@ -56,7 +56,7 @@ export async function reserveUpload(
       perHour: limits.rateLimitPerHour,
     }) as Promise<ReserveResult>,
   );
-  if (result.ok) return result.token;
+  if (result.ok) return { token: result.token, newest: result.newest };
   if (result.reason === "rate") {
     throw new ApiError(429, "upload rate limit exceeded", {
       headers: { "Retry-After": String(result.retryAfterSeconds) },
@@ -67,18 +67,28 @@ export async function reserveUpload(
   throw new ApiError(413, "organization storage quota exceeded");
 }
 
-/** Records a stored backup and prunes under the retention policy (idempotent, asked twice); returns the pruned ids. */
+/**
+ * Records a stored backup and prunes under the retention policy (idempotent, asked twice), unless
+ * its bytes are already the system's newest backup.
+ */
 export async function commitUpload(
   ns: DurableObjectNamespace<OrgLedger>,
   system: AuthenticatedSystem,
   token: string,
-  id: string,
-  size: number,
+  backup: { id: string; size: number; sha256: string },
   policy: RetentionPolicy,
-): Promise<string[]> {
-  return callTwice("commit", () =>
-    ledgerOf(ns, system.organizationId).commit({ organizationId: system.organizationId, token, systemKey: system.systemKey, id, size, policy }),
-  );
+): Promise<CommitResult> {
+  const { organizationId, systemKey } = system;
+  return callTwice("commit", () => ledgerOf(ns, organizationId).commit({ organizationId, token, systemKey, ...backup, policy }) as Promise<CommitResult>);
+}
+
+/**
+ * Settles an upload whose bytes are backup `id`'s: true when that still is the system's newest
+ * backup (the reservation is dropped), else false (idempotent, asked twice).
+ */
+export async function settleRepeat(ns: DurableObjectNamespace<OrgLedger>, system: AuthenticatedSystem, token: string, id: string): Promise<boolean> {
+  const { organizationId, systemKey } = system;
+  return callTwice("settle", () => ledgerOf(ns, organizationId).settleRepeat({ organizationId, systemKey, token, id }));
 }
 
 /** Releases a reservation after a failed upload (best effort: it expires anyway). */

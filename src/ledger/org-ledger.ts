@@ -25,8 +25,15 @@ export interface ReserveRequest {
   perHour: number;
 }
 
+/** The system's newest backup (by id, as listings order them), with its digest. */
+export interface NewestBackup {
+  id: string;
+  size: number;
+  sha256: string;
+}
+
 export type ReserveResult =
-  | { ok: true; token: string }
+  | { ok: true; token: string; newest: NewestBackup | null }
   | { ok: false; reason: "rate"; retryAfterSeconds: number }
   | { ok: false; reason: "quota" };
 
@@ -50,7 +57,19 @@ export interface CommitRequest {
   systemKey: string;
   id: string;
   size: number;
+  sha256: string;
   policy: RetentionPolicy;
+}
+
+/** A commit either recorded the backup (and pruned), or found its bytes already the system's newest backup. */
+export type CommitResult = { stored: true; pruned: string[] } | { stored: false; newest: string };
+
+/** An upload whose bytes turned out to be backup `id`'s, the newest at reservation, to settle without storing it. */
+export interface RepeatRequest {
+  organizationId: string;
+  systemKey: string;
+  token: string;
+  id: string;
 }
 
 export class OrgLedger extends DurableObject<Env> {
@@ -69,6 +88,8 @@ export class OrgLedger extends DurableObject<Env> {
       CREATE TABLE IF NOT EXISTS uploads (system_key TEXT NOT NULL, at INTEGER NOT NULL);
       CREATE INDEX IF NOT EXISTS uploads_by_system ON uploads (system_key, at);
     `);
+    // Columns added after the first deployment (ledgers created before have the tables without them).
+    this.addColumnIfMissing("backups", "sha256", "TEXT");
   }
 
   /**
@@ -86,7 +107,18 @@ export class OrgLedger extends DurableObject<Env> {
     const token = crypto.randomUUID();
     this.sql.exec("INSERT INTO reservations VALUES (?, ?, ?, ?)", token, req.systemKey, req.size, now + TIMINGS.reservationTtlMs);
     this.sql.exec("INSERT INTO uploads VALUES (?, ?)", req.systemKey, now);
-    return { ok: true, token };
+    return { ok: true, token, newest: this.newest(req.systemKey) };
+  }
+
+  /**
+   * Settles an upload whose bytes are backup `id`'s (same SHA-256 and size): if that backup still
+   * is the system's newest, drops the reservation and returns true; else false (store the upload).
+   */
+  async settleRepeat(req: RepeatRequest): Promise<boolean> {
+    await this.ensureBuilt(req.organizationId);
+    if (this.newest(req.systemKey)?.id !== req.id) return false;
+    this.sql.exec("DELETE FROM reservations WHERE token = ?", req.token);
+    return true;
   }
 
   /** Drops a reservation whose upload failed, so its bytes stop counting at once. */
@@ -97,19 +129,24 @@ export class OrgLedger extends DurableObject<Env> {
   /**
    * Records a stored backup in place of its reservation, chooses the system's victims under the
    * retention policy in the same synchronous step (so concurrent commits never pick the same
-   * victim), deletes them from R2 and returns their ids.
+   * victim), deletes them from R2 and returns their ids. A backup whose bytes are already the
+   * system's newest (a concurrent identical upload committed first) is not recorded: the caller
+   * takes its object back and answers with the newest.
    */
-  async commit(req: CommitRequest): Promise<string[]> {
+  async commit(req: CommitRequest): Promise<CommitResult> {
     await this.ensureBuilt(req.organizationId);
     this.sql.exec("DELETE FROM reservations WHERE token = ?", req.token);
-    this.sql.exec("INSERT OR REPLACE INTO backups (system_key, id, size, doomed) VALUES (?, ?, ?, 0)", req.systemKey, req.id, req.size);
+    const recorded = this.sql.exec("SELECT 1 FROM backups WHERE system_key = ? AND id = ?", req.systemKey, req.id).toArray().length > 0;
+    const repeated = recorded ? null : this.repeatedNewest(req.systemKey, req.size, req.sha256);
+    if (repeated !== null) return { stored: false, newest: repeated };
+    this.sql.exec("INSERT OR REPLACE INTO backups (system_key, id, size, sha256, doomed) VALUES (?, ?, ?, ?, 0)", req.systemKey, req.id, req.size, req.sha256);
     const live = this.sql
       .exec<{ id: string; size: number }>("SELECT id, size FROM backups WHERE system_key = ? AND doomed = 0", req.systemKey)
       .toArray();
     const victims = selectVictims(live, req.policy, Date.now());
     for (const id of victims) this.sql.exec("UPDATE backups SET doomed = 1 WHERE system_key = ? AND id = ?", req.systemKey, id);
     if (victims.length > 0) await this.deleteDoomed(req.organizationId, req.systemKey, victims);
-    return victims;
+    return { stored: true, pruned: victims };
   }
 
   /** Forgets a backup the system deleted: its bytes stop counting at once. */
@@ -191,13 +228,14 @@ export class OrgLedger extends DurableObject<Env> {
         this.sql.exec("DELETE FROM backups WHERE system_key = ? AND id = ?", row.system_key, row.id);
         changes.dropped++;
       }
-      for (const [path, { systemKey, id, size }] of inR2) {
+      for (const [path, { systemKey, id, size, sha256 }] of inR2) {
         if (!known.has(path)) changes.added++;
         this.sql.exec(
-          "INSERT INTO backups (system_key, id, size) VALUES (?, ?, ?) ON CONFLICT (system_key, id) DO UPDATE SET size = excluded.size",
+          "INSERT INTO backups (system_key, id, size, sha256) VALUES (?, ?, ?, ?) ON CONFLICT (system_key, id) DO UPDATE SET size = excluded.size, sha256 = excluded.sha256",
           systemKey,
           id,
           size,
+          sha256,
         );
       }
       this.setMeta("reconciled_at", String(Date.now()));
@@ -220,6 +258,19 @@ export class OrgLedger extends DurableObject<Env> {
     const at = Date.now();
     const events = ids.map((id) => ({ organizationId, actor: "retention", action: "backup.prune" as const, target: `${systemKey}/${id}`, outcome: "ok", clientIp: null, at }));
     this.ctx.waitUntil(recordAuditQuietly(this.env.OPERATOR_DB, events));
+  }
+
+  /** The system's newest backup (by id: UUIDv7, so creation order, as listings sort); null when none or its digest is unknown. */
+  private newest(systemKey: string): NewestBackup | null {
+    const newestFirst = "SELECT id, size, sha256 FROM backups WHERE system_key = ? AND doomed = 0 ORDER BY id DESC LIMIT 1";
+    const row = this.sql.exec<{ id: string; size: number; sha256: string | null }>(newestFirst, systemKey).toArray()[0];
+    return row?.sha256 ? { id: row.id, size: row.size, sha256: row.sha256 } : null;
+  }
+
+  /** The id of the system's newest backup when it has this size and digest, else null. */
+  private repeatedNewest(systemKey: string, size: number, sha256: string): string | null {
+    const newest = this.newest(systemKey);
+    return newest !== null && newest.size === size && newest.sha256 === sha256 ? newest.id : null;
   }
 
   private usage(): number {
@@ -255,10 +306,10 @@ export class OrgLedger extends DurableObject<Env> {
   /** Every backup object under the organisation's prefix, keyed `system/id`. */
   private async listBackups(organizationId: string) {
     const prefix = organizationPrefix(organizationId);
-    const backups = new Map<string, { systemKey: string; id: string; size: number }>();
-    for (const { key, size } of await listObjectSizes(this.env.BACKUPS, prefix)) {
+    const backups = new Map<string, { systemKey: string; id: string; size: number; sha256: string | null }>();
+    for (const { key, size, sha256 } of await listObjectSizes(this.env.BACKUPS, prefix)) {
       const [systemKey, id, ...rest] = key.slice(prefix.length).split("/");
-      if (rest.length === 0 && systemKey && isBackupId(id)) backups.set(`${systemKey}/${id}`, { systemKey, id, size });
+      if (rest.length === 0 && systemKey && isBackupId(id)) backups.set(`${systemKey}/${id}`, { systemKey, id, size, sha256 });
     }
     return backups;
   }
@@ -268,8 +319,8 @@ export class OrgLedger extends DurableObject<Env> {
     if (this.meta("built_at")) return;
     await this.ctx.blockConcurrencyWhile(async () => {
       if (this.meta("built_at")) return;
-      for (const { systemKey, id, size } of (await this.listBackups(organizationId)).values()) {
-        this.sql.exec("INSERT OR IGNORE INTO backups (system_key, id, size) VALUES (?, ?, ?)", systemKey, id, size);
+      for (const { systemKey, id, size, sha256 } of (await this.listBackups(organizationId)).values()) {
+        this.sql.exec("INSERT OR IGNORE INTO backups (system_key, id, size, sha256) VALUES (?, ?, ?, ?)", systemKey, id, size, sha256);
       }
       const now = String(Date.now());
       this.setMeta("organization_id", organizationId);
@@ -277,6 +328,12 @@ export class OrgLedger extends DurableObject<Env> {
       this.setMeta("built_at", now);
       await this.scheduleAlarm();
     });
+  }
+
+  /** Adds a column to a table that predates it (idempotent: a no-op once the column exists). */
+  private addColumnIfMissing(table: string, column: string, type: string): void {
+    const columns = this.sql.exec<{ name: string }>(`PRAGMA table_info(${table})`).toArray();
+    if (!columns.some((c) => c.name === column)) this.sql.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
   }
 
   private setMeta(name: string, value: string): void {

@@ -1,18 +1,20 @@
-// Running the operator scripts and wrangler from the tooling tests, as an operator would.
+// Running the operator scripts and wrangler from the tooling tests, as an operator would, through
+// the tooling's own harness (scripts/harness/): the same Node, wrangler and environment.
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { hashSecretPart, parseSystemSecret } from "../../src/auth/secret.ts";
+import { NODE, REPO_ROOT, runWrangler, wranglerEnv } from "../../scripts/harness/wrangler.mjs";
 
-export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-/** The scripts need Node 22 (they import src/auth/secret.ts); the `node` devDependency provides it. */
-export const NODE = existsSync(join(ROOT, "node_modules/.bin/node")) ? join(ROOT, "node_modules/.bin/node") : process.execPath;
-const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
-export const OFFLINE_ENV = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
+export { freePort, waitUntilServing } from "../../scripts/harness/loopback.mjs";
+export { tempDir } from "../../scripts/harness/temp-dir.mjs";
+export { basicAuthorization } from "../../scripts/harness/basic-auth.mjs";
+/** The repository root. */
+export const ROOT = REPO_ROOT;
+/** The scripts need Node 22 (they import src/*.ts); the `node` devDependency provides it. */
+export { NODE };
+/** The environment every script and wrangler runs with here: offline, no telemetry, no colour. */
+export const OFFLINE_ENV = wranglerEnv();
 
 /** What `create --json` and `rotate --json` print. */
 export interface Credentials {
@@ -62,35 +64,15 @@ export async function systemJson<T = any>(persistTo: string, ...args: string[]):
 
 /** The stored value of a key, read with wrangler itself (not through the CLI under test); null when absent. */
 export async function storedRecord(persistTo: string, key: string): Promise<Record<string, unknown> | null> {
-  const result = await run(NODE, [WRANGLER, "kv", "key", "get", key, "--binding", "SYSTEMS", "--local", "--persist-to", persistTo]);
-  if (result.code !== 0) throw new Error(`wrangler kv key get failed: ${result.stderr}`);
-  return result.stdout === "Value not found\n" ? null : JSON.parse(result.stdout);
+  const stdout = await runWrangler(["kv", "key", "get", key, "--binding", "SYSTEMS", "--local", "--persist-to", persistTo]);
+  return stdout === "Value not found\n" ? null : JSON.parse(stdout);
 }
 
 /** The stored values of several keys in one wrangler run (`kv bulk get`), parsed; null for absent keys. */
 export async function storedRecords(persistTo: string, keys: string[]): Promise<(Record<string, unknown> | null)[]> {
   const file = join(persistTo + "-keys.json");
   await writeFile(file, JSON.stringify(keys));
-  const result = await run(NODE, [WRANGLER, "kv", "bulk", "get", file, "--binding", "SYSTEMS", "--local", "--persist-to", persistTo]);
-  if (result.code !== 0) throw new Error(`wrangler kv bulk get failed: ${result.stderr}`);
-  const values = JSON.parse(result.stdout) as Record<string, { value: string | null }>;
+  const stdout = await runWrangler(["kv", "bulk", "get", file, "--binding", "SYSTEMS", "--local", "--persist-to", persistTo]);
+  const values = JSON.parse(stdout) as Record<string, { value: string | null }>;
   return keys.map((key) => (values[key]?.value == null ? null : JSON.parse(values[key].value!)));
-}
-
-/** A fresh directory under the OS temp dir, and a function that removes it. */
-export async function tempDir(prefix: string): Promise<{ dir: string; remove: () => Promise<void> }> {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
-}
-
-/** A TCP port that was free on loopback a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
 }

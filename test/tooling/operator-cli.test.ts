@@ -6,7 +6,7 @@ import { Validator } from "@seriousme/openapi-schema-validator";
 import { afterAll, beforeAll, describe, it } from "vitest";
 import { NODE, ROOT, run, system, systemJson, tempDir } from "./harness.ts";
 
-let root: { dir: string; remove: () => Promise<void> };
+let root: { path: string; remove: () => Promise<void> };
 beforeAll(async () => {
   root = await tempDir("operator-cli-");
 });
@@ -35,7 +35,7 @@ async function d1Rows(state: string, sql: string): Promise<Record<string, unknow
 
 describe.concurrent("npm run system -- token", () => {
   it("create prints the token once as the contract names it, stores only a salted hash, and is audited", async ({ expect }) => {
-    const state = join(root.dir, "tokens");
+    const state = join(root.path, "tokens");
     const created = await systemJson(state, "token", "create", "--name", "portal", "--role", "manager", "--org", "org_a", "--org", "org_b", "--expires-days", "30", "--json");
     expect(Object.keys(created).sort()).toEqual(["expires_at", "name", "organizations", "role", "token"]);
     expect(created).toMatchObject({ name: "portal", role: "manager", organizations: ["org_a", "org_b"] });
@@ -56,7 +56,7 @@ describe.concurrent("npm run system -- token", () => {
   });
 
   it("list never shows a secret or a hash; a live name is taken; revoke ends the token", async ({ expect }) => {
-    const state = join(root.dir, "revoke");
+    const state = join(root.path, "revoke");
     const created = await systemJson(state, "token", "create", "--name", "portal", "--role", "manager", "--org", "org_a", "--json");
     await systemJson(state, "token", "create", "--name", "ops", "--role", "admin", "--all-orgs", "--json");
     const duplicate = await system(state, "token", "create", "--name", "portal", "--role", "reader", "--all-orgs");
@@ -80,7 +80,7 @@ describe.concurrent("npm run system -- token", () => {
   });
 
   it("refuses bad usage with exit status 2, writing nothing", async ({ expect }) => {
-    const state = join(root.dir, "usage");
+    const state = join(root.path, "usage");
     for (const args of [
       ["token", "create", "--name", "x", "--role", "admin"],
       ["token", "create", "--name", "x", "--role", "admin", "--org", "a", "--all-orgs"],

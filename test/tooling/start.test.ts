@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, it } from "vitest";
 import { type Credentials, NODE, ROOT, run, storedRecord, systemJson, tempDir } from "./harness.ts";
 
-let root: { dir: string; remove: () => Promise<void> };
+let root: { path: string; remove: () => Promise<void> };
 beforeAll(async () => {
   root = await tempDir("start-");
 });
@@ -20,7 +20,7 @@ const startOnce = (state: string) => run(NODE, [join(ROOT, "scripts/start.mjs"),
 
 describe.concurrent("npm start's demo system", () => {
   it("is made once, saved, and reused while it verifies; npm start exits with wrangler's status", async ({ expect }) => {
-    const state = join(root.dir, "state-reuse");
+    const state = join(root.path, "state-reuse");
     const file = join(state, "demo-system.json");
 
     const first = await startOnce(state);
@@ -40,7 +40,7 @@ describe.concurrent("npm start's demo system", () => {
   });
 
   it("is replaced when the saved secret no longer verifies (e.g. the record was rotated)", async ({ expect }) => {
-    const state = join(root.dir, "state-replace");
+    const state = join(root.path, "state-replace");
     const file = join(state, "demo-system.json");
     const existing = await systemJson<Credentials>(state, "create", "--org", "demo-org", "--json");
     const wrongSecret = existing.system_secret.slice(0, -1) + (existing.system_secret.endsWith("A") ? "B" : "A");

@@ -10,10 +10,10 @@ const SYSTEM_KEY = /^NETH-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-
 const SYSTEM_SECRET = /^my_[0-9a-f]{16}\.[A-Za-z0-9_-]{43}$/;
 const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
 
-let root: { dir: string; remove: () => Promise<void> };
+let root: { path: string; remove: () => Promise<void> };
 let n = 0;
 /** Each test gets its own local state, so none depends on another. */
-const freshState = () => join(root.dir, `state-${++n}`);
+const freshState = () => join(root.path, `state-${++n}`);
 
 beforeAll(async () => {
   root = await tempDir("system-cli-");

@@ -7,10 +7,10 @@ import { afterAll, beforeAll, describe, it } from "vitest";
 import { generateSystemCredentials } from "../../src/auth/secret.ts";
 import { NODE, ROOT, run, system, tempDir } from "./harness.ts";
 
-let root: { dir: string; remove: () => Promise<void> };
+let root: { path: string; remove: () => Promise<void> };
 let n = 0;
 /** Each test gets its own local state, so none depends on another. */
-const freshState = () => join(root.dir, `state-${++n}`);
+const freshState = () => join(root.path, `state-${++n}`);
 
 beforeAll(async () => {
   root = await tempDir("system-refusals-");

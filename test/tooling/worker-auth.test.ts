@@ -5,9 +5,9 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Credentials, freePort, NODE, OFFLINE_ENV, ROOT, run, systemJson, tempDir } from "./harness.ts";
+import { basicAuthorization, type Credentials, freePort, NODE, OFFLINE_ENV, ROOT, run, systemJson, tempDir, waitUntilServing } from "./harness.ts";
 
-let root: { dir: string; remove: () => Promise<void> };
+let root: { path: string; remove: () => Promise<void> };
 let state: string;
 let port: number;
 let start: ChildProcess;
@@ -18,34 +18,17 @@ let systems: { active: Credentials; suspended: Credentials };
 /** GET /api/systems/backups with Basic credentials; returns status, the WWW-Authenticate header and the parsed body. */
 async function listBackups(user: string, password: string) {
   const response = await fetch(`http://127.0.0.1:${port}/api/systems/backups`, {
-    headers: { Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}` },
+    headers: { Authorization: basicAuthorization(user, password) },
   });
   return { status: response.status, challenge: response.headers.get("WWW-Authenticate"), body: await response.json() };
 }
 
 const ACCEPTED = { status: 200, challenge: null, body: { code: 200, message: expect.any(String), data: { backups: [] } } };
-const REFUSED = { status: 401, challenge: 'Basic realm="System Authentication"', body: { code: 401, message: expect.any(String), data: null } };
-
-/** Waits until the worker answers HTTP on `port`, failing early if npm start exits. */
-async function waitForWorker(timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  let gone = false;
-  exited.then(() => (gone = true));
-  while (Date.now() < deadline) {
-    if (gone) throw new Error(`npm start exited before the worker was ready:\n${startOutput}`);
-    try {
-      await (await fetch(`http://127.0.0.1:${port}/`)).arrayBuffer();
-      return;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  }
-  throw new Error(`the worker did not answer on port ${port} within ${timeoutMs} ms:\n${startOutput}`);
-}
+const REFUSED = { status: 401, challenge: 'Basic realm="System Authentication"', body: { code: 401, message: "invalid token", data: {} } };
 
 beforeAll(async () => {
   root = await tempDir("worker-auth-");
-  state = join(root.dir, "state");
+  state = join(root.path, "state");
   // The suspension happens before the worker's first read of that system, so no credential
   // cache in the worker (KV cacheTtl) can hide it.
   const create = () => systemJson<Credentials>(state, "create", "--org", "org_verify", "--json");
@@ -64,7 +47,7 @@ beforeAll(async () => {
   start.stdout!.on("data", (chunk) => (startOutput += chunk));
   start.stderr!.on("data", (chunk) => (startOutput += chunk));
   exited = new Promise((resolve) => start.on("exit", (code) => resolve(code)));
-  await waitForWorker();
+  await waitUntilServing(`http://127.0.0.1:${port}/`, { timeoutMs: 60_000, exited, describe: () => startOutput });
 });
 
 afterAll(async () => {

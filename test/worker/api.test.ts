@@ -167,7 +167,7 @@ describe("POST /api/systems/backups", () => {
       ["a".repeat(300) + ".tar.gz", /^a{255}$/, ".bin"],
     ];
     for (const [name, filename, ext] of cases) {
-      const created = (await json(await api.upload("x", name, {}))).data;
+      const created = (await json(await api.upload(`x ${name}`, name, {}))).data;
       expect(created.filename).toMatch(filename);
       expect(created.id.endsWith(ext)).toBe(true);
     }
@@ -200,9 +200,10 @@ describe("POST /api/systems/backups", () => {
     const viaDigest = await api.upload("payload", "a.gpg", { "Content-Digest": `sha-256=:${b64}:` });
     expect(viaDigest.status).toBe(201);
     expect((await json(viaDigest)).data.sha256).toBe(hex);
-    const viaChecksum = await api.upload("payload", "b.gpg", { "X-Checksum-SHA256": hex.toUpperCase() });
+    const other = await sha256Hex("payload 2");
+    const viaChecksum = await api.upload("payload 2", "b.gpg", { "X-Checksum-SHA256": other.toUpperCase() });
     expect(viaChecksum.status).toBe(201);
-    expect((await json(viaChecksum)).data.sha256).toBe(hex);
+    expect((await json(viaChecksum)).data.sha256).toBe(other);
 
     const wrong = await api.upload("payload", "c.gpg", { "X-Checksum-SHA256": "0".repeat(64) });
     expect(wrong.status).toBe(400);

@@ -3,6 +3,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { generateSecret } from "../../src/auth/secret";
+import { FaultInjector } from "./fault-bindings";
 import { BASE, basic, client, json, newSystem, randomIp, send } from "./helpers";
 
 const CHALLENGE = 'Basic realm="System Authentication"';
@@ -11,7 +12,7 @@ async function expect401(response: Response) {
   expect(response.status).toBe(401);
   expect(response.headers.get("WWW-Authenticate")).toBe(CHALLENGE);
   expect(response.headers.get("Cache-Control")).toBe("no-store");
-  expect(await json(response)).toEqual({ code: 401, message: "invalid token", data: null });
+  expect(await json(response)).toEqual({ code: 401, message: "invalid token", data: {} });
 }
 
 function listWith(authorization: string | null, ip = randomIp(), overrides?: Parameters<typeof send>[1]) {
@@ -117,46 +118,86 @@ describe("KV outages", () => {
   });
 });
 
-describe("failed-authentication throttling per client address", () => {
-  it("answers 429 after 30 failures a minute, without reading KV, and leaves other addresses alone", async () => {
+describe("failed-authentication throttling per client address and key", () => {
+  /** Bindings that record their calls (test/worker/fault-bindings.ts), and the credential reads made so far. */
+  function counting() {
+    const calls = new FaultInjector();
+    return { bindings: calls.overrides(), kvReads: () => calls.callsTo("SYSTEMS", "get").length };
+  }
+
+  it("answers 429 after 30 failures a minute for one key from one address, without reading KV, and leaves other addresses alone", async () => {
+    await awayFromMinuteBoundary(10_000);
     const system = await newSystem();
     const ip = randomIp();
-    let kvReads = 0;
-    const counting = new Proxy(env.SYSTEMS, {
-      get: (target, prop) => (prop === "get" ? (...a: unknown[]) => (kvReads++, (target.get as any)(...a)) : Reflect.get(target, prop)),
-    });
+    const { bindings, kvReads } = counting();
     const wrong = basic(system.key, system.secret + "x");
-    for (let i = 0; i < 30; i++) await expect401(await listWith(wrong, ip, { SYSTEMS: counting }));
-    expect(kvReads).toBe(30);
+    for (let i = 0; i < 30; i++) await expect401(await listWith(wrong, ip, bindings));
+    expect(kvReads()).toBe(30);
 
-    const blocked = await listWith(wrong, ip, { SYSTEMS: counting });
+    const blocked = await listWith(wrong, ip, bindings);
     expect(blocked.status).toBe(429);
     const retryAfter = Number(blocked.headers.get("Retry-After"));
     expect(retryAfter).toBeGreaterThanOrEqual(1);
     expect(retryAfter).toBeLessThanOrEqual(60);
     expect(await json(blocked)).toEqual({ code: 429, message: "too many failed authentication attempts", data: null });
 
-    const readsWhenBlocked = kvReads;
-    const stillBlocked = await listWith(system.authorization, ip, { SYSTEMS: counting });
+    const readsWhenBlocked = kvReads();
+    const stillBlocked = await listWith(system.authorization, ip, bindings);
     expect(stillBlocked.status).toBe(429);
     await stillBlocked.body?.cancel();
-    expect(kvReads).toBe(readsWhenBlocked); // no KV read while blocked
+    expect(kvReads()).toBe(readsWhenBlocked); // no KV read while blocked
 
     const elsewhere = await listWith(system.authorization, randomIp());
     expect(elsewhere.status).toBe(200);
     await elsewhere.body?.cancel();
-  });
+  }, 30_000);
 
-  it("does not lock out appliances behind a shared address after a few failures", async () => {
+  it("forty failed logins for one key leave another system behind the same address answered 200", async () => {
+    await awayFromMinuteBoundary(10_000);
     const shared = randomIp();
     const good = await newSystem();
-    const bad = await newSystem();
-    for (let i = 0; i < 5; i++) await expect401(await listWith(basic(bad.key, "my_0.wrong"), shared));
-    const response = await listWith(good.authorization, shared);
-    expect(response.status).toBe(200);
-    await response.body?.cancel();
-  });
+    const stale = await newSystem();
+    const statuses = new Set<number>();
+    for (let i = 0; i < 40; i++) {
+      const response = await listWith(basic(stale.key, "my_0.wrong"), shared);
+      statuses.add(response.status);
+      await response.arrayBuffer();
+    }
+    expect([...statuses].sort()).toEqual([401, 429]); // the stale key itself is throttled
+    const neighbour = await listWith(good.authorization, shared);
+    expect(neighbour.status).toBe(200);
+    await neighbour.arrayBuffer();
+  }, 30_000);
+
+  it("a flood of junk keys from one address costs at most 101 KV reads a minute, then that address is refused (429) and others are not", async () => {
+    await awayFromMinuteBoundary(20_000);
+    const flooder = randomIp();
+    const { bindings, kvReads } = counting();
+    const statuses: number[] = [];
+    for (let i = 0; i < 150; i++) {
+      const response = await listWith(basic(`NETH-junk-${crypto.randomUUID()}`, "my_0.guess"), flooder, bindings);
+      statuses.push(response.status);
+      await response.arrayBuffer();
+    }
+    expect(statuses.filter((s) => s === 401)).toHaveLength(100);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(50);
+    expect(kvReads()).toBe(101); // the 101st failure is the one that finds the address over its limit
+    const neighbour = await newSystem();
+    const refused = await listWith(neighbour.authorization, flooder, bindings);
+    expect(refused.status).toBe(429);
+    await refused.arrayBuffer();
+    expect(kvReads()).toBe(101);
+    const elsewhere = await listWith(neighbour.authorization, randomIp());
+    expect(elsewhere.status).toBe(200);
+    await elsewhere.arrayBuffer();
+  }, 40_000);
 });
+
+/** Waits, if needed, so that the next `ms` do not cross a minute boundary (the local rate limiter's windows are wall-clock minutes). */
+async function awayFromMinuteBoundary(ms: number): Promise<void> {
+  const left = 60_000 - (Date.now() % 60_000);
+  if (left < ms) await new Promise((resolve) => setTimeout(resolve, left + 50));
+}
 
 describe("every endpoint requires credentials", () => {
   it("answers 401 to each route without credentials", async () => {

@@ -31,7 +31,7 @@ const STALL_MS = 100;
 const CLIENT_DEADLINE_MS = 20_000;
 const CONCURRENCY = 8;
 
-const WRITES = new Set(["put", "delete", "reserve", "commit", "forget", "release"]);
+const WRITES = new Set(["put", "delete", "reserve", "commit", "forget", "release", "settleRepeat"]);
 
 interface Context {
   system: TestSystem;
@@ -41,6 +41,10 @@ interface Context {
 
 interface Operation {
   name: string;
+  /** An upload that must store a new backup, or one repeating the newest backup (stores nothing, 200). */
+  upload?: "new" | "repeat";
+  /** Limits beside LIMITS (which path an upload takes). */
+  limits?: Record<string, string>;
   /** How many backups exist before the request. */
   prior: number;
   /** Seed them straight into R2, as if the ledger's storage had been lost (it rebuilds on first use). */
@@ -50,6 +54,10 @@ interface Operation {
 }
 
 const NEW_BYTES = patternBytes(700, 99);
+const STREAMED = { BACKUP_BUFFERED_UPLOAD_MAX: "0" };
+
+/** The bytes of the i-th prior backup. */
+const priorBytes = (i: number) => patternBytes(300 + i, i + 1);
 
 const OPERATIONS: Operation[] = [
   { name: "list", prior: 2, success: 200, request: ({ system }) => authed(system, BASE) },
@@ -57,10 +65,16 @@ const OPERATIONS: Operation[] = [
   { name: "download range", prior: 2, success: 206, request: ({ system, prior }) => authed(system, `${BASE}/${prior[1].id}`, { headers: { Range: "bytes=10-99" } }) },
   { name: "head", prior: 2, success: 200, request: ({ system, prior }) => authed(system, `${BASE}/${prior[1].id}`, { method: "HEAD" }) },
   { name: "delete", prior: 2, success: 200, request: ({ system, prior }) => authed(system, `${BASE}/${prior[1].id}`, { method: "DELETE" }) },
-  { name: "upload (staged, prunes one)", prior: 2, success: 201, request: ({ system }) => upload(system, false) },
-  { name: "upload with digest (prunes one)", prior: 2, success: 201, request: ({ system }) => upload(system, true) },
-  { name: "upload after ledger loss (rebuild, prunes one)", prior: 2, ledgerLost: true, success: 201, request: ({ system }) => upload(system, false) },
+  { name: "upload (buffered, prunes one)", upload: "new", prior: 2, success: 201, request: ({ system }) => upload(system, false) },
+  { name: "upload (staged, prunes one)", upload: "new", limits: STREAMED, prior: 2, success: 201, request: ({ system }) => upload(system, false) },
+  { name: "upload with digest (streamed, prunes one)", upload: "new", limits: STREAMED, prior: 2, success: 201, request: ({ system }) => upload(system, true) },
+  { name: "upload after ledger loss (rebuild, prunes one)", upload: "new", prior: 2, ledgerLost: true, success: 201, request: ({ system }) => upload(system, false) },
+  { name: "retry of the newest (buffered, deduplicated)", upload: "repeat", prior: 2, success: 200, request: ({ system }) => upload(system, false, priorBytes(1)) },
+  { name: "retry of the newest (staged, deduplicated)", upload: "repeat", limits: STREAMED, prior: 2, success: 200, request: ({ system }) => upload(system, false, priorBytes(1)) },
+  { name: "retry after ledger loss (rebuild, deduplicated)", upload: "repeat", prior: 2, ledgerLost: true, success: 200, request: ({ system }) => upload(system, false, priorBytes(1)) },
 ];
+
+const limitsOf = (op: Operation) => ({ ...LIMITS, ...op.limits });
 
 function authed(system: TestSystem, url: string, init: RequestInit = {}): Request {
   const headers = new Headers(init.headers);
@@ -68,10 +82,10 @@ function authed(system: TestSystem, url: string, init: RequestInit = {}): Reques
   return new Request(url, { ...init, headers });
 }
 
-function upload(system: TestSystem, digest: boolean): Request {
-  const headers: Record<string, string> = { "Content-Length": String(NEW_BYTES.length), "X-Filename": "new.tar.gz.gpg" };
+function upload(system: TestSystem, digest: boolean, bytes = NEW_BYTES): Request {
+  const headers: Record<string, string> = { "Content-Length": String(bytes.length), "X-Filename": "new.tar.gz.gpg" };
   if (digest) headers["X-Checksum-SHA256"] = NEW_SHA256;
-  return authed(system, BASE, { method: "POST", body: NEW_BYTES, headers });
+  return authed(system, BASE, { method: "POST", body: bytes, headers });
 }
 
 let NEW_SHA256 = "";
@@ -81,7 +95,7 @@ async function prepare(op: Operation): Promise<Context> {
   const system = await newSystem();
   const prior: Context["prior"] = [];
   for (let i = 0; i < op.prior; i++) {
-    const bytes = patternBytes(300 + i, i + 1);
+    const bytes = priorBytes(i);
     if (op.ledgerLost) {
       const id = `${uuidv7At(Date.now() - 60_000 + i)}.tar.gz`;
       const sha256 = await sha256Hex(bytes);
@@ -91,7 +105,7 @@ async function prepare(op: Operation): Promise<Context> {
       });
       prior.push({ id, sha256, size: bytes.length });
     } else {
-      const response = await client(system, LIMITS).upload(bytes, "old.tar.gz");
+      const response = await client(system, limitsOf(op)).upload(bytes, "old.tar.gz");
       expect(response.status).toBe(201);
       const data = (await json(response)).data;
       prior.push({ id: data.id, sha256: data.sha256, size: data.size });
@@ -101,10 +115,10 @@ async function prepare(op: Operation): Promise<Context> {
 }
 
 /** Sends with the injector's bindings; null when no answer came within the client's deadline. */
-async function sendWithFaults(request: Request, injector: FaultInjector): Promise<{ status: number; headers: Headers; text: string } | null> {
+async function sendWithFaults(op: Operation, request: Request, injector: FaultInjector): Promise<{ status: number; headers: Headers; text: string } | null> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), CLIENT_DEADLINE_MS)));
-  const answered = send(request, { ...LIMITS, ...injector.overrides() }).then(async (r) => ({ status: r.status, headers: r.headers, text: await r.text() }));
+  const answered = send(request, { ...limitsOf(op), ...injector.overrides() }).then(async (r) => ({ status: r.status, headers: r.headers, text: await r.text() }));
   try {
     return await Promise.race([answered, deadline]);
   } finally {
@@ -191,7 +205,7 @@ async function runCase(op: Operation, point: CallRecord, mode: FaultMode): Promi
   const violations: string[] = [];
 
   const request = op.request(ctx);
-  const answer = await sendWithFaults(request, injector);
+  const answer = await sendWithFaults(op, request, injector);
   if (!injector.injected) violations.push("fault point not reached");
   let status = "no answer";
   if (answer) {
@@ -219,13 +233,13 @@ async function runCase(op: Operation, point: CallRecord, mode: FaultMode): Promi
   if (after.unverified.length > 0) violations.push(`listed without a matching digest: ${after.unverified.length}`);
   // A prior backup may only be gone because this request succeeded: retention for an upload, the target for a delete.
   const allowedGone = new Set<string>();
-  if (succeeded && op.name.startsWith("upload")) allowedGone.add(prior[0].id);
+  if (succeeded && op.upload === "new") allowedGone.add(prior[0].id);
   if (succeeded && op.name === "delete") allowedGone.add(prior[1].id);
   if (!succeeded && op.name === "delete") allowedGone.add(prior[1].id); // its deletion may have happened before the failure
   for (const p of prior) if (!after.objects.has(p.id) && !allowedGone.has(p.id)) violations.push(`committed backup lost ${p.id.slice(0, 13)}`);
-  if (op.name.startsWith("upload") && !succeeded) {
+  if (op.upload && (!succeeded || op.upload === "repeat")) {
     const extra = [...after.objects.keys()].filter((id) => !prior.some((p) => p.id === id));
-    if (extra.length > 0) violations.push(`failed upload left ${extra.length} listed object(s)`);
+    if (extra.length > 0) violations.push(`${succeeded ? "repeated" : "failed"} upload left ${extra.length} listed object(s)`);
   }
   const ledgerProblems = ledger.built ? ledgerMatches(ledger, after) : ["not rebuilt yet"];
   const storedAfter = `${after.objects.size} backup(s)${after.staging ? `, ${after.staging} staging` : ""}`;
@@ -239,9 +253,11 @@ async function runCase(op: Operation, point: CallRecord, mode: FaultMode): Promi
 
   // Retry as the appliance would (the same request, no fault), then let the ledger's alarm run.
   let retry = "";
-  const again = await send(op.request(ctx), LIMITS);
-  await again.arrayBuffer();
-  const retryOk = again.status === op.success || (op.name === "delete" && again.status === 404 && !after.objects.has(prior[1].id));
+  const again = await send(op.request(ctx), limitsOf(op));
+  const againText = await again.text();
+  // After a stored upload the same request is a repeat of the newest backup: 200, nothing stored.
+  const retryExpected = succeeded && op.upload === "new" ? 200 : op.success;
+  const retryOk = again.status === retryExpected || (op.name === "delete" && again.status === 404 && !after.objects.has(prior[1].id));
   retry = String(again.status);
   if (!retryOk) violations.push(`retry answered ${again.status}`);
   const stub = env.ORG_LEDGER.get(env.ORG_LEDGER.idFromName(system.org));
@@ -253,7 +269,10 @@ async function runCase(op: Operation, point: CallRecord, mode: FaultMode): Promi
   if (settled.objects.size > MAX_PER_SYSTEM) violations.push(`after retry: ${settled.objects.size} backups, retention allows ${MAX_PER_SYSTEM}`);
   if (settled.unverified.length > 0) violations.push("after retry: unverified object");
   retry += settledProblems.length === 0 ? ", converged" : ", diverged";
-  if (op.name.startsWith("upload") && ![...settled.objects.keys()].some((id) => !prior.some((p) => p.id === id))) violations.push("after retry: the upload is not stored");
+  const added = [...settled.objects.keys()].filter((id) => !prior.some((p) => p.id === id));
+  if (op.upload === "new" && added.length === 0) violations.push("after retry: the upload is not stored");
+  if (op.upload === "repeat" && added.length > 0) violations.push(`after retry: ${added.length} copy(ies) of the newest backup stored`);
+  if (op.upload === "repeat" && again.status === 200 && JSON.parse(againText).data.id !== prior[1].id) violations.push("after retry: not answered with the newest backup");
   if (op.name === "delete" && settled.objects.has(prior[1].id)) violations.push("after retry: the deleted backup is still there");
 
   return {
@@ -301,7 +320,7 @@ describe.concurrent("one failing call at every step of every operation", () => {
       const ctx = await prepare(op);
       const recorder = new FaultInjector();
       await injectIntoLedger(recorder, ctx.system.org);
-      const clean = await sendWithFaults(op.request(ctx), recorder);
+      const clean = await sendWithFaults(op, op.request(ctx), recorder);
       expect(clean?.status).toBe(op.success);
       const points = recorder.calls;
       expect(points.length).toBeGreaterThan(1);

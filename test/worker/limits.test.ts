@@ -68,12 +68,12 @@ describe("organisation quota", () => {
     const a = client(await newSystem({ org }), quota);
     const b = client(await newSystem({ org }), quota);
     const ids: string[] = [];
-    for (const api of [a, b, a, b]) {
-      const r = await api.upload(patternBytes(90_000), "q.gpg");
+    for (const [i, api] of [a, b, a, b].entries()) {
+      const r = await api.upload(patternBytes(90_000, i + 1), "q.gpg");
       expect(r.status).toBe(201);
       ids.push((await json(r)).data.id);
     }
-    const fifth = await b.upload(patternBytes(90_000), "q.gpg");
+    const fifth = await b.upload(patternBytes(90_000, 5), "q.gpg");
     expect(fifth.status).toBe(413);
     const text = await fifth.text();
     expect(JSON.parse(text)).toEqual({ code: 413, message: "organization storage quota exceeded", data: null });
@@ -241,6 +241,7 @@ describe("configuration", () => {
     BACKUP_PROTECT_DAILY: "1",
     BACKUP_PROTECT_WEEKLY: "4",
     AUDIT_RETENTION_DAYS: "400",
+    BACKUP_BUFFERED_UPLOAD_MAX: "1048576",
   };
 
   it("parses the wrangler.toml defaults, which are the contract's", () => {
@@ -254,6 +255,7 @@ describe("configuration", () => {
       protectDaily: 1,
       protectWeekly: 4,
       auditRetentionDays: 400,
+      bufferedUploadMax: 1024 ** 2,
     });
     expect(parseLimits(defaults).maxPerSystem).toBe(10);
   });

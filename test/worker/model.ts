@@ -40,7 +40,9 @@ export type CredentialKind = "current" | "stale";
 /** What an upload must answer, before the worker has minted an id. */
 export type UploadExpectation =
   | { status: 401 | 400 | 413; reason: string }
-  | { status: 201; extension: string; filename: string | RegExp };
+  | { status: 201; extension: string; filename: string | RegExp }
+  /** A retry: the bytes are the system's newest backup, so nothing is stored and that backup is the answer. */
+  | { status: 200; backup: ModelBackup };
 
 /** The id extensions of the contract, longest match first. */
 export const EXTENSIONS = [".tar.gz", ".tar.xz", ".tar.bz2", ".tar.zst", ".gpg"] as const;
@@ -83,13 +85,18 @@ export class ContractModel {
     return this.authenticates(system, secret) ? [...system.backups] : null;
   }
 
-  /** What an upload of `size` bytes named `rawFilename` must answer. */
-  expectUpload(system: ModelSystem, secret: string, size: number, rawFilename: string | null): UploadExpectation {
+  /**
+   * What an upload of `size` bytes with digest `sha256` named `rawFilename` must answer. The
+   * quota is reserved before the body is read, so a retry too needs room for its size.
+   */
+  expectUpload(system: ModelSystem, secret: string, size: number, sha256: string, rawFilename: string | null): UploadExpectation {
     if (!this.authenticates(system, secret)) return { status: 401, reason: "credentials" };
     if (size === 0) return { status: 400, reason: "empty body" };
     if (size > this.limits.maxUploadSize) return { status: 413, reason: "upload size" };
     if (size > this.limits.maxSizePerSystem) return { status: 413, reason: "per-system size" };
     if (this.limits.maxSizePerOrg > 0 && this.orgUsage(system.org) + size > this.limits.maxSizePerOrg) return { status: 413, reason: "org quota" };
+    const newest = system.backups[0];
+    if (newest && newest.size === size && newest.sha256 === sha256) return { status: 200, backup: newest };
     const filename = sanitisedFilename(rawFilename);
     return { status: 201, extension: extensionOf(filename), filename: filename ?? /^backup-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/ };
   }

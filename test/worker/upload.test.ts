@@ -36,7 +36,7 @@ describe("api/upload: storeUpload", () => {
     const system = newSystem();
     const { bindings } = bindingsWith(null);
     const bytes = patternBytes(5000);
-    const backup = await storeUpload(bindings, upload(system, bytes));
+    const { backup } = await storeUpload(bindings, upload(system, bytes));
     expect(backup).toMatchObject({ size: 5000, sha256: await sha256Hex(bytes), filename: "backup-1.tar.gz.gpg", mimetype: "application/pgp-encrypted" });
     expect(await objectKeys(systemPrefix(system))).toEqual([systemPrefix(system) + backup.id]);
     expect(await usage(system.organizationId)).toBe(5000);
@@ -63,7 +63,7 @@ describe("api/upload: storeUpload", () => {
     const system = newSystem();
     // The commit is asked twice: one failed ask still stores the backup.
     const once = bindingsWith({ binding: "ORG_LEDGER", method: "commit", nth: 1, mode: "throw" });
-    const kept = await storeUpload(once.bindings, upload(system, patternBytes(300, 1)));
+    const { backup: kept } = await storeUpload(once.bindings, upload(system, patternBytes(300, 1)));
     expect(once.injector.callsTo("ORG_LEDGER", "commit").length).toBe(2);
     expect(await objectKeys(systemPrefix(system))).toEqual([systemPrefix(system) + kept.id]);
     const before = await objectKeys(systemPrefix(system));

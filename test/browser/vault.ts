@@ -3,7 +3,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { freePort, NODE, OFFLINE_ENV, ROOT, systemJson, tempDir } from "../tooling/harness.ts";
+import { basicAuthorization, freePort, NODE, OFFLINE_ENV, ROOT, systemJson, tempDir, waitUntilServing } from "../tooling/harness.ts";
 
 /** A running vault: its origin, what npm start printed, and how to stop it. */
 export interface Vault {
@@ -16,7 +16,7 @@ export interface Vault {
 /** Fresh local state for a vault: tokens can be made in it before the vault starts. */
 export async function vaultState(): Promise<{ state: string; remove: () => Promise<void> }> {
   const root = await tempDir("console-browser-");
-  return { state: join(root.dir, "state"), remove: root.remove };
+  return { state: join(root.path, "state"), remove: root.remove };
 }
 
 /** Starts `npm start` on a free loopback port with the given local state; resolves once the worker answers. */
@@ -41,28 +41,13 @@ export async function startVault(root: { state: string; remove: () => Promise<vo
     await root.remove();
   };
   try {
-    await waitForWorker(origin, exited, () => output);
+    // A loaded 2-core machine can take minutes to run npm start's migrations and start workerd.
+    await waitUntilServing(`${origin}/console/`, { timeoutMs: 240_000, exited, describe: () => output });
   } catch (error) {
     await stop();
     throw error;
   }
   return { origin, state, output: () => output, stop };
-}
-
-async function waitForWorker(origin: string, exited: Promise<unknown>, output: () => string, timeoutMs = 240_000) {
-  const deadline = Date.now() + timeoutMs;
-  let gone = false;
-  exited.then(() => (gone = true));
-  while (Date.now() < deadline) {
-    if (gone) throw new Error(`npm start exited before the worker was ready:\n${output()}`);
-    try {
-      await (await fetch(`${origin}/console/`)).arrayBuffer();
-      return;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  }
-  throw new Error(`the worker did not answer within ${timeoutMs} ms:\n${output()}`);
 }
 
 /** An operator token made with the CLI against the vault's local state (the contract's `token create`). */
@@ -128,5 +113,5 @@ export async function applianceListStatus(origin: string, system: CreatedSystem)
 }
 
 function basic(system: CreatedSystem) {
-  return { Authorization: `Basic ${Buffer.from(`${system.system_key}:${system.system_secret}`).toString("base64")}` };
+  return { Authorization: basicAuthorization(system.system_key, system.system_secret) };
 }

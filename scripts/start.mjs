@@ -3,7 +3,7 @@
 import { constants } from "node:os";
 import { relative } from "node:path";
 import { demoFileFor, ensureDemoSystem } from "./lib/demo.mjs";
-import { apiBase, DEV_DEFAULTS, devArguments, flagValue, hasFlag, operatorWalkthrough, walkthrough } from "./lib/dev.mjs";
+import { apiBase, consoleUrl, DEV_DEFAULTS, devArguments, flagValue, hasFlag, operatorWalkthrough, walkthrough } from "./lib/dev.mjs";
 import { ensureLocalAdminToken, ensureLocalLinkSecret, localTokenFileFor } from "./lib/local-operator.mjs";
 import { operatorDb } from "./lib/d1.mjs";
 import { describeTarget, kvTarget, systemsKv } from "./lib/kv.mjs";
@@ -26,6 +26,7 @@ function runDev(args) {
 async function main(userArgs) {
   if (hasFlag(userArgs, "remote", "r")) {
     process.stderr.write("start: --remote uses the deployed KV namespace; no local demo system is made (see `npm run system -- create --remote`).\n");
+    process.stdout.write(`Operator console: ${consoleUrl(userArgs)}\n\n`);
   } else {
     const persistTo = flagValue(userArgs, "persist-to") ?? DEV_DEFAULTS["persist-to"];
     const kv = systemsKv(kvTarget({ persistTo, env: flagValue(userArgs, "env", "e") }));
@@ -50,9 +51,10 @@ async function main(userArgs) {
         ``,
         operatorWalkthrough(operator.token, apiBase(userArgs), credentials),
         ``,
+        `Operator console: ${consoleUrl(userArgs)}   (sign in with the admin token above)`,
+        ``,
         wroteSecret ? `Download links are signed with a new local secret in .dev.vars (DOWNLOAD_LINK_SECRET).\n` : ``,
         `More systems: npm run system -- create --org ORG   (npm run system -- --help)`,
-        ``,
         ``,
       ].join("\n"),
     );

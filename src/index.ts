@@ -7,6 +7,7 @@ import { createDownloadLink, deleteBackupAdmin, listBackupsAdmin } from "./admin
 import { downloadByLink } from "./admin/downloads";
 import { createSystem, listAudit, listOrganizations, listSystems } from "./admin/organizations";
 import { deleteSystem, moveSystemHandler, patchSystem, resumeSystem, rotateSystem, showSystem, suspendSystem } from "./admin/systems";
+import { showCallingToken } from "./admin/token-identity";
 import type { AppEnv } from "./api/app-env";
 import { authenticate } from "./api/authenticate";
 import { deleteBackup, downloadBackup, listBackups, requireBackupId, uploadBackup } from "./api/handlers";
@@ -32,6 +33,7 @@ app.all(BACKUP, methodNotAllowed("GET, HEAD, DELETE"));
 // The operator plane (docs/api/operator.md): Bearer operator tokens; every path answers 401 without one.
 const admin = new Hono<AdminEnv>();
 admin.use("*", authenticateOperator);
+admin.get("/token", showCallingToken);
 admin.get("/organizations", listOrganizations);
 admin.get("/organizations/:org/systems", listSystems);
 admin.post("/organizations/:org/systems", createSystem);
@@ -46,6 +48,7 @@ admin.post("/systems/:key/move", moveSystemHandler);
 admin.get("/systems/:key/backups", listBackupsAdmin);
 admin.delete("/systems/:key/backups/:id", deleteBackupAdmin);
 admin.post("/systems/:key/backups/:id/link", createDownloadLink);
+admin.all("/token", methodNotAllowed("GET, HEAD"));
 admin.all("/organizations", methodNotAllowed("GET, HEAD"));
 admin.all("/organizations/:org/systems", methodNotAllowed("GET, HEAD, POST"));
 admin.all("/organizations/:org/audit", methodNotAllowed("GET, HEAD"));

@@ -29,15 +29,25 @@ export function devArguments(userArgs) {
   return [...args, ...userArgs];
 }
 
-/** The base URL the curl examples use: a wildcard listen address is reached on loopback. */
-export function apiBase(userArgs) {
+/** The origin `wrangler dev` serves on, as a browser or curl reaches it (a wildcard listen address via loopback). */
+export function localOrigin(userArgs) {
   const protocol = flagValue(userArgs, "local-protocol") ?? "http";
   let host = flagValue(userArgs, "ip") ?? DEV_DEFAULTS.ip;
   if (host === "0.0.0.0" || host === "*") host = "127.0.0.1";
   else if (host === "::" || host === "[::]") host = "::1";
   if (host.includes(":") && !host.startsWith("[")) host = `[${host}]`;
   const port = flagValue(userArgs, "port") ?? DEV_DEFAULTS.port;
-  return `${protocol}://${host}:${port}/api/systems/backups`;
+  return `${protocol}://${host}:${port}`;
+}
+
+/** The base URL the curl examples use. */
+export function apiBase(userArgs) {
+  return `${localOrigin(userArgs)}/api/systems/backups`;
+}
+
+/** The operator console's address (static assets under /console/). */
+export function consoleUrl(userArgs) {
+  return `${localOrigin(userArgs)}/console/`;
 }
 
 /** The copy-paste walkthrough: the appliance script's exact curl options, one call per endpoint. */

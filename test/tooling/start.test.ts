@@ -30,6 +30,7 @@ describe.concurrent("npm start's demo system", () => {
     expect(demo).toEqual({ system_key: expect.stringMatching(/^NETH-/), system_secret: expect.stringMatching(/^my_/), system_id: expect.any(String), organization_id: "demo-org" });
     expect(first.stdout).toContain(`credentials new, saved in ${file}`);
     expect(first.stdout).toContain("BASE=http://127.0.0.1:8788/api/systems/backups");
+    expect(first.stdout).toContain("Operator console: http://127.0.0.1:8788/console/");
     expect(await storedRecord(state, demo.system_key)).toMatchObject({ organization_id: "demo-org", system_id: demo.system_id });
 
     const second = await startOnce(state);

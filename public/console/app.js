@@ -1,0 +1,101 @@
+// The console's entry: signing in and out, and the routes (in the URL fragment, never a token):
+//   #/                      organisations
+//   #/org/{org}             an organisation's systems
+//   #/org/{org}/audit       an organisation's audit trail
+//   #/system/{key}          a system and its backups
+
+import { ApiProblem, call } from "./api.js";
+import { el, pageHeading, replace } from "./elements.js";
+import { currentIdentity, currentToken, endSession, keepToken, setIdentity } from "./session.js";
+import { auditView } from "./views/audit.js";
+import { organizationsView } from "./views/organizations.js";
+import { systemView } from "./views/system.js";
+import { systemsView } from "./views/systems.js";
+
+const main = document.getElementById("main");
+const trail = document.getElementById("trail");
+let generation = 0;
+
+const ROUTES = [
+  [/^#?\/?$/, () => organizationsView],
+  [/^#\/org\/([^/]+)$/, () => systemsView],
+  [/^#\/org\/([^/]+)\/audit$/, () => auditView],
+  [/^#\/system\/([^/]+)$/, () => systemView],
+];
+
+/** Draws the view of the current URL fragment (or the sign-in form). */
+async function render() {
+  const mine = ++generation;
+  if (!currentToken()) return signInView();
+  try {
+    if (!currentIdentity()) setIdentity(await call("GET", "/api/admin/token"));
+  } catch (error) {
+    return handleProblem(error);
+  }
+  showIdentity();
+  const route = ROUTES.find(([pattern]) => pattern.test(location.hash));
+  if (!route) return notFoundView();
+  const params = route[0].exec(location.hash).slice(1).map(decodeURIComponent);
+  const view = route[1]();
+  const stillCurrent = () => mine === generation;
+  main.setAttribute("aria-busy", "true");
+  replace(main, el("p", { class: "loading" }, "Loading…"));
+  try {
+    await view({ main, trail, params, stillCurrent, onProblem: handleProblem, reload: render });
+  } catch (error) {
+    if (stillCurrent()) handleProblem(error);
+  } finally {
+    if (stillCurrent()) main.removeAttribute("aria-busy");
+  }
+  if (stillCurrent()) main.querySelector("h1")?.focus();
+}
+
+/** A failed call: a rejected token ends the session; anything else is shown in plain words. */
+function handleProblem(error) {
+  if (error instanceof ApiProblem && error.status === 401) {
+    endSession();
+    return signInView(error.message);
+  }
+  const message = error instanceof ApiProblem ? error.message : "Something went wrong in the console. Reload the page.";
+  replace(main, pageHeading("Could not load this view"), el("p", { class: "problem", role: "alert" }, message), el("p", {}, el("a", { href: "#/" }, "Back to the organisations")));
+}
+
+function signInView(problem = "") {
+  document.getElementById("who").hidden = true;
+  replace(trail);
+  const input = el("input", { id: "token", name: "token", type: "password", required: true, autocomplete: "off", spellcheck: "false", pattern: "op_\\S+", title: "An operator token starts with op_", "aria-describedby": "token-help" });
+  const form = el("form", { class: "sign-in", method: "post", onsubmit: (event) => {
+    event.preventDefault();
+    keepToken(input.value.trim());
+    setIdentity(null);
+    render();
+  } },
+    el("label", { for: "token" }, "Operator token"),
+    input,
+    el("p", { id: "token-help", class: "hint" }, "A token of the form op_…, from `npm run system -- token create`. It is kept in this tab only and forgotten when the tab closes."),
+    el("button", { type: "submit", class: "primary" }, "Sign in"),
+  );
+  replace(main, pageHeading("Sign in"), problem ? el("p", { class: "problem", role: "alert" }, problem) : null, form);
+  main.removeAttribute("aria-busy");
+  input.focus();
+}
+
+function notFoundView() {
+  replace(trail);
+  replace(main, pageHeading("No such page"), el("p", {}, el("a", { href: "#/" }, "Go to the organisations")));
+}
+
+function showIdentity() {
+  const identity = currentIdentity();
+  const scope = identity.organizations === "*" ? "every organisation" : `${identity.organizations.length} organisation${identity.organizations.length === 1 ? "" : "s"}`;
+  document.getElementById("who-name").textContent = `${identity.name} · ${identity.role} · ${scope}`;
+  document.getElementById("who").hidden = false;
+}
+
+document.getElementById("sign-out").addEventListener("click", () => {
+  endSession();
+  location.hash = "#/";
+  signInView();
+});
+window.addEventListener("hashchange", render);
+render();

@@ -1,0 +1,131 @@
+// One system: its record, the actions its token's role allows, and its backups newest first
+// (download through a short-lived link, so the browser saves the backup's real file name).
+
+import { call } from "../api.js";
+import { confirmAction, showSecretOnce } from "../dialogs.js";
+import { actionRunner, announce, copyButton, el, emptyState, pageHeading, replace, showTrail } from "../elements.js";
+import { ageMs, ageText, bytesText, exactBytes, timeText } from "../quantities.js";
+import { may } from "../session.js";
+import { rowsTable } from "../table.js";
+
+/** The system view (#/system/{key}). */
+export async function systemView({ main, trail, params: [key], stillCurrent, onProblem, reload }) {
+  const path = `/api/admin/systems/${encodeURIComponent(key)}`;
+  const [system, listing] = await Promise.all([call("GET", path), call("GET", `${path}/backups`)]);
+  if (!stillCurrent()) return;
+  const org = system.organization_id;
+  showTrail(trail, [["Organisations", "#/"], [org, `#/org/${encodeURIComponent(org)}`], [key, `#/system/${encodeURIComponent(key)}`]]);
+
+  const act = actionRunner(onProblem);
+  const done = (message) => {
+    announce(message);
+    reload(); // redrawn from the vault's new state
+  };
+  const linkPanel = el("section", { class: "link-panel", "aria-label": "Download link", hidden: true });
+  const backups = listing.backups ?? [];
+  const table = rowsTable({
+    caption: `Backups of ${key}, newest first`,
+    rowKey: (row) => row.id,
+    sort: { key: "uploaded_at", descending: true },
+    emptyText: "No backups.",
+    columns: [
+      { key: "filename", label: "File name", cell: (row) => el("span", { class: "filename", title: row.id }, row.filename) },
+      { key: "size", label: "Size", numeric: true, cell: (row) => el("span", { title: exactBytes(row.size) }, bytesText(row.size)) },
+      { key: "uploaded_at", label: "Uploaded", cell: (row) => el("span", { title: `${ageText(ageMs(row.uploaded_at))} ago` }, timeText(row.uploaded_at)) },
+      { key: "sha256", label: "SHA-256", sortable: false, cell: (row) => el("span", { class: "digest" }, el("code", { title: row.sha256 }, `${row.sha256.slice(0, 12)}…`), copyButton("Copy", () => row.sha256, `Copy the SHA-256 of ${row.filename}`)) },
+      { key: "actions", label: "Actions", sortable: false, cell: (row) => el("span", { class: "row-actions" },
+        el("button", { type: "button", onclick: () => act(() => download(key, row, linkPanel)), "aria-label": `Download ${row.filename}` }, "Download"),
+        may("manager") ? el("button", { type: "button", class: "danger", onclick: () => act(() => deleteBackup(path, row, done)), "aria-label": `Delete ${row.filename}` }, "Delete") : null) },
+    ],
+  });
+
+  replace(
+    main,
+    pageHeading(`System ${key}`),
+    systemFacts(system, listing),
+    systemActions(system, path, act, done),
+    el("h2", {}, "Backups"),
+    linkPanel,
+    backups.length === 0 ? emptyState("This system has no backups yet. They appear here once the appliance uploads one.") : table.element,
+  );
+  table.show(backups);
+}
+
+function systemFacts(system, listing) {
+  const fact = (term, ...value) => [el("dt", {}, term), el("dd", {}, ...value)];
+  return el("dl", { class: "facts" },
+    fact("Status", el("span", { class: `badge ${system.status}` }, system.status)),
+    fact("Organisation", el("a", { href: `#/org/${encodeURIComponent(system.organization_id)}` }, system.organization_id)),
+    fact("Append-only", system.append_only ? "yes: the appliance cannot delete its backups" : "no"),
+    fact("Backups", String(listing.backups?.length ?? system.backups ?? 0), listing.slots_used === undefined ? "" : ` (${listing.slots_used} retention slots used)`),
+    fact("Bytes stored", el("span", { title: exactBytes(listing.bytes_used ?? system.bytes_used) }, bytesText(listing.bytes_used ?? system.bytes_used))),
+    fact("Newest backup", system.last_backup_at ? `${timeText(system.last_backup_at)} (${ageText(ageMs(system.last_backup_at))} ago)` : "never"),
+    fact("Registered", timeText(system.registered_at)),
+    fact("System id", el("code", {}, system.system_id)));
+}
+
+/** The buttons this token's role may use; none for a reader, none on a retired system. */
+function systemActions(system, path, act, done) {
+  if (system.status === "deleted" || !may("manager")) return null;
+  const key = system.system_key;
+  const buttons = [];
+  if (system.status === "suspended") {
+    buttons.push(el("button", { type: "button", onclick: () => act(() => post(`${path}/resume`, `System ${key} resumed: its appliance is accepted again.`, done)) }, "Resume"));
+  } else {
+    buttons.push(el("button", { type: "button", class: "danger", onclick: () => act(async () => {
+      if (await confirmAction({ title: `Suspend ${key}?`, body: el("p", {}, "The appliance's requests will be refused (401) until the system is resumed. Its backups are kept."), confirmLabel: "Suspend system" })) {
+        await post(`${path}/suspend`, `System ${key} suspended: its appliance is refused.`, done);
+      }
+    }) }, "Suspend"));
+  }
+  const turnOn = !system.append_only;
+  buttons.push(el("button", { type: "button", onclick: () => act(async () => {
+    const body = turnOn ? "The appliance will be able to upload and download, but never delete its backups." : "The appliance will be able to delete its own backups again.";
+    if (await confirmAction({ title: `Turn append-only ${turnOn ? "on" : "off"} for ${key}?`, body: el("p", {}, body), confirmLabel: `Turn append-only ${turnOn ? "on" : "off"}`, danger: !turnOn })) {
+      await call("PATCH", path, { body: { append_only: turnOn } });
+      done(`Append-only is now ${turnOn ? "on" : "off"} for ${key}.`);
+    }
+  }) }, turnOn ? "Turn append-only on" : "Turn append-only off"));
+  if (may("admin")) {
+    buttons.push(el("button", { type: "button", class: "danger", onclick: () => act(async () => {
+      if (!(await confirmAction({ title: `Rotate the secret of ${key}?`, body: el("p", {}, "A new secret is made and the current one stops working: the appliance is refused until it is given the new secret."), confirmLabel: "Rotate secret" }))) return;
+      const rotated = await call("POST", `${path}/rotate`);
+      await showSecretOnce({ title: `New secret for ${key}`, fields: [["System key", rotated.system_key], ["System secret", rotated.system_secret]], note: "Enter the new secret in the appliance's backup settings." });
+      done(`The secret of ${key} was rotated.`);
+    }) }, "Rotate secret"));
+  }
+  return el("div", { class: "toolbar", role: "group", "aria-label": "System actions" }, buttons);
+}
+
+async function post(path, message, done) {
+  await call("POST", path);
+  done(message);
+}
+
+/** Makes a link and lets the browser fetch it: the answer is an attachment under the real file name. */
+async function download(key, backup, panel) {
+  const link = await call("POST", `/api/admin/systems/${encodeURIComponent(key)}/backups/${encodeURIComponent(backup.id)}/link`);
+  const anchor = el("a", { href: link.download_url, download: backup.filename, hidden: true });
+  document.body.append(anchor);
+  anchor.click();
+  anchor.remove();
+  replace(panel,
+    el("p", {}, `Downloading ${backup.filename}. The same link works without a token until ${timeText(link.expires_at)}: give it to `, el("code", {}, "curl -o"), " or to an NS8 “restore from URL”."),
+    el("p", { class: "link-line" }, el("code", { class: "link-url" }, link.download_url), copyButton("Copy link", () => link.download_url)));
+  panel.hidden = false;
+  announce(`Downloading ${backup.filename}.`);
+}
+
+async function deleteBackup(path, backup, done) {
+  const confirmed = await confirmAction({
+    title: `Delete ${backup.filename}?`,
+    body: [
+      el("p", {}, "This backup will be deleted for good:"),
+      el("ul", {}, el("li", {}, "file name: ", el("strong", {}, backup.filename)), el("li", {}, `uploaded ${timeText(backup.uploaded_at)}, ${bytesText(backup.size)}`), el("li", {}, "id: ", el("code", {}, backup.id))),
+    ],
+    confirmLabel: `Delete ${backup.filename}`,
+  });
+  if (!confirmed) return;
+  await call("DELETE", `${path}/backups/${encodeURIComponent(backup.id)}`);
+  done(`${backup.filename} was deleted.`);
+}

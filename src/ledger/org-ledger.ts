@@ -138,7 +138,8 @@ export class OrgLedger extends DurableObject<Env> {
    * given) with its newest backup: what the operator listings show, in one call.
    */
   async systemsUsage(organizationId: string, systemKeys: string[] | null): Promise<OrganizationUsage> {
-    await this.ensureBuilt(organizationId);
+    // Half a rebuild would show systems without their backups: the worker answers 503 instead.
+    if (!(await this.ensureBuilt(organizationId))) throw new Error("ledger rebuilding its usage from R2");
     return systemsUsage(this.sql, systemKeys);
   }
 

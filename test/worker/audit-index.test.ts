@@ -4,7 +4,10 @@
 
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { uuidv7 } from "../../src/backups/ids";
+import { TIMINGS } from "../../src/config";
 import { recordAudit } from "../../src/operator/audit";
+import { upsertSystemStatement } from "../../src/operator/system-index";
 import { hourlyMaintenance } from "../../src/operator/maintenance";
 import { readIndexedSystem } from "../../src/operator/system-index";
 import { client, json, newOrg, newSystem, send } from "./helpers";
@@ -201,4 +204,29 @@ describe("the OpenAPI document", () => {
     ];
     for (const [what, response] of drifts) await expect(checkConformance("GET", url, response), what).rejects.toThrow(/GET \/api\/admin/);
   });
+});
+
+describe("usage while an organisation's ledger rebuilds", () => {
+  it("is 503 with Retry-After until the ledger has counted every backup, then exact", async () => {
+    const org = newOrg();
+    const system = await newSystem({ org });
+    await upsertSystemStatement(env.OPERATOR_DB, system.key, system.record).run();
+    // More backups than one rebuild page, written straight to R2: the ledger has never seen them.
+    const count = TIMINGS.syncPageSize * 2 + 1;
+    const metadata = { customMetadata: { sha256: "0".repeat(64), filename: "x.gpg", uploaded_at: "2026-01-01T00:00:00Z" } };
+    for (let i = 0; i < count; i += 100)
+      await Promise.all(Array.from({ length: Math.min(100, count - i) }, () => env.BACKUPS.put(`${org}/${system.key}/${uuidv7()}.gpg`, "x", metadata)));
+    const operator = await newOperator("reader", [org]);
+    const statuses: number[] = [];
+    let listed: { backups: number } | undefined;
+    for (let attempt = 0; attempt < 20 && !listed; attempt++) {
+      const response = await admin(operator, "GET", `/organizations/${org}/systems`);
+      statuses.push(response.status);
+      if (response.status === 503) expect(response.headers.get("Retry-After")).toBe("30");
+      const body = await json(response);
+      if (response.status === 200) listed = body.data.systems[0];
+    }
+    expect(statuses[0]).toBe(503);
+    expect(listed).toMatchObject({ backups: count, bytes_used: count });
+  }, 120_000);
 });

@@ -9,8 +9,7 @@ import { newBackupId } from "../src/backups/ids";
 import { backupKey, systemPrefix } from "../src/backups/keys";
 import type { StoredCustomMetadata } from "../src/backups/store";
 import { rfc3339 } from "../src/platform/time";
-import type { SystemRecord } from "../src/auth/secret";
-import { upsertSystemStatement } from "../src/operator/system-index";
+import { seedOperatorFleet, type OperatorFleet } from "./seeding";
 
 /** Calls per binding method since the last reset, keyed `kv.get`, `r2.put`, `do.reserve`, … */
 const calls = new Map<string, number>();
@@ -280,31 +279,4 @@ async function benchRoute(request: Request, env: Env, url: URL): Promise<Respons
     default:
       return new Response("unknown bench route", { status: 404 });
   }
-}
-
-interface OperatorFleet {
-  org: string;
-  systems: { key: string; record: SystemRecord }[];
-  /** Column values of an operator_tokens row. */
-  token: (string | null)[];
-}
-
-/** Seeding, uncounted: an organisation's systems in the index, one small backup each, and an operator token. */
-async function seedOperatorFleet(env: Env, fleet: OperatorFleet): Promise<Response> {
-  await env.OPERATOR_DB.prepare("INSERT INTO operator_tokens VALUES (?, ?, ?, ?, ?, ?, ?, ?)").bind(...fleet.token).run();
-  for (let i = 0; i < fleet.systems.length; i += 50) {
-    const chunk = fleet.systems.slice(i, i + 50);
-    await env.OPERATOR_DB.batch(chunk.map(({ key, record }) => upsertSystemStatement(env.OPERATOR_DB, key, record)));
-    await Promise.all(
-      chunk.map(async ({ key }) => {
-        const body = `seed of ${key}`;
-        const sha256 = bytesToHex(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(body))));
-        await env.BACKUPS.put(`${fleet.org}/${key}/${newBackupId("seed.tar.gz.gpg")}`, body, {
-          httpMetadata: { contentType: "application/gzip" },
-          customMetadata: { filename: "seed.tar.gz.gpg", sha256, uploaded_at: rfc3339(Date.now()), uploader_ip: "127.0.0.1", system_id: "bench" },
-        });
-      }),
-    );
-  }
-  return Response.json({ systems: fleet.systems.length });
 }

@@ -10,10 +10,11 @@ import { deleteObjects } from "../backups/store";
 import { TIMINGS, uploadLifetimeMs } from "../config";
 import { recordAuditQuietly } from "../operator/audit";
 import { log } from "../platform/log";
-import { hasRow, liveBackups, newestBackup, tombstone, type NewestBackup } from "./backup-rows";
+import { hasRow, liveBackups, newestBackup, tombstone } from "./backup-rows";
 import { LedgerMeta } from "./meta";
 import { newPass, nextReconcileAt, outsideBackupHours, syncStep, type SyncPass } from "./r2-sync";
 import { rateRetryAfter, recordUpload } from "./rate-windows";
+import type { CommitRequest, CommitResult, RepeatRequest, ReserveRequest, ReserveResult } from "./protocol";
 import { migrateLedger } from "./schema";
 import { adoptRows, forgetSystemRows, systemRows, systemsUsage, type MovedBackup, type OrganizationUsage } from "./system-rows";
 import { usageTotal } from "./totals";
@@ -21,51 +22,7 @@ import { usageTotal } from "./totals";
 const TOMBSTONE_LIFETIME_MS = 2 * 86_400_000;
 const PRUNE_BATCH = 1000;
 
-export interface ReserveRequest {
-  organizationId: string;
-  systemKey: string;
-  size: number;
-  /** 0 disables each of these. */
-  quota: number;
-  perMinute: number;
-  perHour: number;
-}
-
-export type { NewestBackup };
-
-export type ReserveResult =
-  | { ok: true; token: string; newest: NewestBackup | null }
-  | { ok: false; reason: "rate"; retryAfterSeconds: number }
-  | { ok: false; reason: "quota" | "unknown" };
-
-export type { MovedBackup, OrganizationUsage, SystemUsage } from "./system-rows";
-
-export interface CommitRequest {
-  organizationId: string;
-  token: string;
-  systemKey: string;
-  id: string;
-  size: number;
-  sha256: string;
-  policy: RetentionPolicy;
-  /** Re-checked when the reservation has expired (0: no quota). */
-  quota: number;
-}
-
-/**
- * A commit's outcome: recorded (and the ids its retention pruned); not recorded because its bytes
- * already are the system's newest backup (a concurrent identical upload committed first); or
- * refused (its reservation had expired and the quota is full, or unknown during a rebuild).
- */
-export type CommitResult = { stored: true; pruned: string[] } | { stored: false; newest: string } | { refused: "quota" | "unknown" };
-
-/** An upload whose bytes turned out to be backup `id`'s, the newest at reservation, to settle without storing it. */
-export interface RepeatRequest {
-  organizationId: string;
-  systemKey: string;
-  token: string;
-  id: string;
-}
+export type * from "./protocol";
 
 export class OrgLedger extends DurableObject<Env> {
   private readonly sql: SqlStorage;

@@ -1,5 +1,6 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { legacyDelegateStub } from "./test/legacy-delegate-stub.mjs";
 
 // Two projects: the worker's tests run inside the Workers runtime (workerd) with local
 // KV, R2, D1 and Durable Objects; the operator tooling (scripts/) is tested under Node.
@@ -12,8 +13,12 @@ export default defineConfig({
         plugins: [
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
-            // The D1 schema (applied by test/worker/apply-migrations.ts) and a signing secret for links.
-            miniflare: { bindings: { TEST_MIGRATIONS: migrations, DOWNLOAD_LINK_SECRET: "test-link-secret-0123456789abcdef" } },
+            // The D1 schema (applied by test/worker/apply-migrations.ts) and a signing secret for links;
+            // every outbound fetch goes to a local stand-in for the legacy credential delegate.
+            miniflare: {
+              bindings: { TEST_MIGRATIONS: migrations, DOWNLOAD_LINK_SECRET: "test-link-secret-0123456789abcdef" },
+              outboundService: legacyDelegateStub,
+            },
           }),
         ],
         test: {

@@ -38,6 +38,8 @@ export const TIMINGS = {
   reconcileHoursUtc: [6, 24] as const,
   /** Objects per R2 listing page of a ledger rebuild or reconciliation: one page per step. */
   syncPageSize: 1000,
+  /** How long the legacy credential delegate (LEGACY_AUTH_URL) may take before the request is answered 503. */
+  legacyDelegateDeadlineMs: 5 * SECOND,
 } as const;
 
 /** Bytes of one paced slice of an upload body (16 KiB/s × 32 s = 512 KiB). */
@@ -134,4 +136,40 @@ export function downloadLinkSecret(env: Env): string {
   const secret: unknown = env.DOWNLOAD_LINK_SECRET;
   if (typeof secret !== "string" || secret.length < 16) throw new ConfigError("DOWNLOAD_LINK_SECRET is not set or shorter than 16 characters");
   return secret;
+}
+
+/** How the older service's protocol checks legacy credentials (docs/api/legacy.md, "Credentials"). */
+export interface LegacyAuthConfig {
+  /** The delegate's URL (LEGACY_AUTH_URL); null: imported mode (the record's salted hash). */
+  delegateUrl: string | null;
+  /** Seconds a delegate's positive answer is kept (as a salted hash); a negative one is kept for a tenth of it, at most 60 s. */
+  positiveSeconds: number;
+  negativeSeconds: number;
+  /** The organisation that systems accepted by the delegate but unknown to the vault join on first contact; null: they get 401. */
+  enrolOrganization: string | null;
+}
+
+const legacyParsed = new WeakMap<object, LegacyAuthConfig>();
+
+/** The legacy credential settings of this environment, parsed once; ConfigError names a bad variable. */
+export function legacyAuthOf(env: Env): LegacyAuthConfig {
+  const cached = legacyParsed.get(env);
+  if (cached) return cached;
+  const vars = env as unknown as Record<string, unknown>;
+  const text = (name: string) => (typeof vars[name] === "string" ? (vars[name] as string).trim() : "");
+  const url = text("LEGACY_AUTH_URL");
+  if (url !== "" && !/^https?:\/\/[^\s/]+/.test(url)) throw new ConfigError(`LEGACY_AUTH_URL must be an http(s) URL, got ${JSON.stringify(url)}`);
+  const rawSeconds = text("LEGACY_AUTH_CACHE_SECONDS") || "600";
+  if (!/^\d{1,6}$/.test(rawSeconds)) throw new ConfigError(`LEGACY_AUTH_CACHE_SECONDS must be a non-negative integer, got ${JSON.stringify(rawSeconds)}`);
+  const positiveSeconds = Number(rawSeconds);
+  const org = text("LEGACY_ENROL_ORG");
+  if (org !== "" && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(org)) throw new ConfigError(`LEGACY_ENROL_ORG must be a valid organization id, got ${JSON.stringify(org)}`);
+  const config: LegacyAuthConfig = {
+    delegateUrl: url === "" ? null : url,
+    positiveSeconds,
+    negativeSeconds: Math.min(60, Math.floor(positiveSeconds / 10)),
+    enrolOrganization: org === "" ? null : org,
+  };
+  legacyParsed.set(env, config);
+  return config;
 }

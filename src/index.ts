@@ -12,12 +12,16 @@ import type { AppEnv } from "./api/app-env";
 import { authenticate } from "./api/authenticate";
 import { deleteBackup, downloadBackup, listBackups, requireBackupId, uploadBackup } from "./api/handlers";
 import { canonicalPath } from "./http/canonical-path";
+import { authenticateLegacy } from "./legacy/authenticate";
+import { legacyDelete, legacyDownload, legacyList, legacyUpload, proxyCredentials, proxyUpload } from "./legacy/handlers";
 import { errorResponse, notFoundResponse } from "./http/error-response";
 import { methodNotAllowed } from "./http/method-not-allowed";
 import { hourlyMaintenance } from "./operator/maintenance";
 
 const BACKUPS = "/api/systems/backups";
 const BACKUP = "/api/systems/backups/:id";
+const LEGACY_BACKUPS = "/:type{enterprise|community}/api/v2/backup";
+const LEGACY_BACKUP = `${LEGACY_BACKUPS}/:id`;
 
 // Paths are matched as the proxies match them: `//` is `/`, a trailing slash is ignored.
 const app = new Hono<AppEnv>({ getPath: canonicalPath });
@@ -29,6 +33,20 @@ app.on(["GET", "HEAD"], BACKUP, requireBackupId, authenticate, downloadBackup);
 app.delete(BACKUP, requireBackupId, authenticate, deleteBackup);
 app.all(BACKUPS, methodNotAllowed("GET, HEAD, POST"));
 app.all(BACKUP, methodNotAllowed("GET, HEAD, DELETE"));
+
+// The older service's protocol (docs/api/legacy.md), for the released appliances: HTTP Basic with
+// the legacy id and secret, over the same use cases. `PUT …/{name}` shares the pattern of `…/{id}`.
+app.get(LEGACY_BACKUPS, authenticateLegacy, legacyList);
+app.put(LEGACY_BACKUPS, authenticateLegacy, legacyUpload);
+app.put(LEGACY_BACKUP, authenticateLegacy, legacyUpload);
+app.on(["GET", "HEAD"], LEGACY_BACKUP, requireBackupId, authenticateLegacy, legacyDownload);
+app.delete(LEGACY_BACKUP, requireBackupId, authenticateLegacy, legacyDelete);
+app.all(LEGACY_BACKUPS, methodNotAllowed("GET, HEAD, PUT"));
+app.all(LEGACY_BACKUP, methodNotAllowed("GET, HEAD, PUT, DELETE"));
+app.post("/proxy/backup", authenticateLegacy, proxyUpload);
+app.get("/proxy/credentials", authenticateLegacy, proxyCredentials);
+app.all("/proxy/backup", methodNotAllowed("POST"));
+app.all("/proxy/credentials", methodNotAllowed("GET, HEAD"));
 
 // The operator plane (docs/api/operator.md): Bearer operator tokens; every path answers 401 without one.
 const admin = new Hono<AdminEnv>();

@@ -4,7 +4,8 @@ import { readFile } from "node:fs/promises";
 import { describeTarget } from "./kv.mjs";
 import { recordImport, recordSystemChange } from "./operator-records.mjs";
 import { abbreviate, fields, table } from "./output.mjs";
-import { createSystem, credentialsView, inspectRecord, inspectStoredRecord, malformedView, parseImport, publicView, rfc3339Now, rotateSecret, SystemError, systemStatus, updateRecord } from "./systems.mjs";
+import { legacyIndexKey, SYSTEM_KEY_PATTERN } from "../../src/auth/secret.ts";
+import { createSystem, credentialsView, hashImportedLegacySecret, recordEntries, inspectRecord, inspectStoredRecord, malformedView, parseImport, publicView, rfc3339Now, rotateSecret, SystemError, systemStatus, updateRecord } from "./systems.mjs";
 
 export async function create({ kv, db, options, out }) {
   const { systemKey, systemSecret, record } = await createSystem(kv, options.org, { appendOnly: options["append-only"] === true });
@@ -37,6 +38,7 @@ export async function remove({ kv, db, args, options, out }) {
   if (options.purge) {
     // An unknown key is an error, not a silent no-op; a malformed record (the worker refuses it) can go.
     const { record } = await inspectRecord(kv, args.KEY);
+    if (typeof record?.system_id === "string") await kv.delete(legacyIndexKey(record.system_id));
     await kv.delete(args.KEY);
     const organizationId = typeof record?.organization_id === "string" ? record.organization_id : null;
     await recordSystemChange(db, args.KEY, null, organizationId, "system.purge", "ok: record removed (backups are erased by the API's purge)");
@@ -63,7 +65,8 @@ export async function show({ kv, args, out }) {
 }
 
 export async function list({ kv, out }) {
-  const keys = await kv.list();
+  // Only system keys: the legacy index entries (`legacy:<system_id>`) share the namespace.
+  const keys = (await kv.list()).filter((key) => SYSTEM_KEY_PATTERN.test(key));
   const values = await kv.getMany(keys);
   const systems = keys.map((systemKey) => {
     const { record, problems } = inspectStoredRecord(values.get(systemKey) ?? "null");
@@ -88,7 +91,10 @@ export async function importRecords({ kv, db, args, options, out }) {
   } catch (error) {
     throw new SystemError(`${args.FILE} is not valid JSON: ${error.message}`);
   }
-  const { records, problems } = parseImport(parsed);
+  // Clear legacy secrets become salted hashes before anything else looks at the records.
+  const hashed = await hashLegacySecrets(parsed);
+  const { records, problems } = parseImport(hashed.parsed);
+  problems.unshift(...hashed.problems);
   if (problems.length > 0) {
     for (const problem of problems) out.note(`${args.FILE}: ${problem}`);
     throw new SystemError(`import refused: ${problems.length} problem${problems.length === 1 ? "" : "s"} in ${args.FILE}; nothing was written`);
@@ -99,8 +105,28 @@ export async function importRecords({ kv, db, args, options, out }) {
     if (clashes.length > 0)
       throw new SystemError(`import refused: ${clashes.length} key${clashes.length === 1 ? "" : "s"} already exist${clashes.length === 1 ? "s" : ""} (${abbreviate(clashes)}); nothing was written (--overwrite replaces them)`);
   }
-  await kv.bulkPut(records.map(({ systemKey, record }) => ({ key: systemKey, value: JSON.stringify(record) })));
+  const legacyIds = new Map();
+  for (const { systemKey, record } of records) {
+    if (legacyIds.has(record.system_id)) throw new SystemError(`import refused: ${systemKey} and ${legacyIds.get(record.system_id)} share the system_id ${record.system_id}; nothing was written`);
+    legacyIds.set(record.system_id, systemKey);
+  }
+  await kv.bulkPut(recordEntries(records));
   await recordImport(db, records);
   const keys = records.map((r) => r.systemKey);
   out.result({ imported: keys.length, system_keys: keys }, `Imported ${keys.length} record${keys.length === 1 ? "" : "s"} into ${describeTarget(kv.target)}.`);
+}
+
+/** The import file with every clear `legacy_secret` replaced by its salted hash, and the problems found doing it. */
+async function hashLegacySecrets(parsed) {
+  const problems = [];
+  const one = async (label, value) => {
+    const { value: out, problem } = await hashImportedLegacySecret(value);
+    if (problem) problems.push(`${label}: ${problem}`);
+    return out;
+  };
+  if (Array.isArray(parsed)) return { parsed: await Promise.all(parsed.map((v, i) => one(`[${i}]`, v))), problems };
+  if (typeof parsed !== "object" || parsed === null) return { parsed, problems };
+  const out = {};
+  for (const [key, value] of Object.entries(parsed)) out[key] = await one(key, value);
+  return { parsed: out, problems };
 }

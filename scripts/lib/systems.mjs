@@ -4,6 +4,10 @@
 import {
   generateSecret,
   generateSystemCredentials,
+  hashLegacySecret,
+  LEGACY_SECRET_MAX,
+  legacyIndexEntry,
+  legacyIndexKey,
   ORGANIZATION_ID_PATTERN,
   recordProblems,
   SYSTEM_KEY_PATTERN,
@@ -30,13 +34,14 @@ export function malformedView(systemKey, record, problems) {
 
 /** What an operator may see of a record: everything but the secret hash, plus the key and status. */
 export function publicView(systemKey, record) {
-  const { secret_sha256: _hash, ...rest } = record;
+  const { secret_sha256: _hash, legacy_secret_sha256: legacyHash, ...rest } = record;
   return {
     system_key: systemKey,
     system_id: rest.system_id,
     organization_id: rest.organization_id,
     status: systemStatus(record),
     append_only: rest.append_only === true,
+    legacy_secret_imported: typeof legacyHash === "string",
     ...rest,
   };
 }
@@ -82,11 +87,35 @@ export async function loadRecord(kv, systemKey) {
   return record;
 }
 
-/** Validates and writes a record. Nothing invalid is ever written, whatever the command did to it. */
+/**
+ * Validates and writes a record, and its legacy index entry before it (`legacy:<system_id>`, as the
+ * worker does: src/auth/credentials.ts). Nothing invalid is ever written, whatever the command did to it.
+ */
 export async function saveRecord(kv, systemKey, record) {
   const problems = recordProblems(record);
   if (problems.length > 0) throw new SystemError(`refusing to write an invalid record for ${systemKey}: ${problems.join("; ")}`);
+  await kv.put(legacyIndexKey(record.system_id), JSON.stringify(legacyIndexEntry(systemKey, record)));
   await kv.put(systemKey, JSON.stringify(record));
+}
+
+/** The KV entries of records to write in one bulk put: each record and its legacy index entry. */
+export function recordEntries(records) {
+  return records.flatMap(({ systemKey, record }) => [
+    { key: legacyIndexKey(record.system_id), value: JSON.stringify(legacyIndexEntry(systemKey, record)) },
+    { key: systemKey, value: JSON.stringify(record) },
+  ]);
+}
+
+/**
+ * Replaces an imported record's clear `legacy_secret` (the older service's secret, or NethServer 8's
+ * auth token) by its salted hash, `legacy_secret_sha256`: the clear secret is never stored.
+ */
+export async function hashImportedLegacySecret(value) {
+  if (typeof value !== "object" || value === null || Array.isArray(value) || !("legacy_secret" in value)) return { value, problem: null };
+  const { legacy_secret: secret, ...rest } = value;
+  if (typeof secret !== "string" || secret.length === 0 || secret.length > LEGACY_SECRET_MAX || /[\x00-\x1f\x7f]/.test(secret))
+    return { value: rest, problem: `legacy_secret must be 1 to ${LEGACY_SECRET_MAX} characters without control characters` };
+  return { value: { ...rest, legacy_secret_sha256: await hashLegacySecret(secret) }, problem: null };
 }
 
 /** Makes a new system in `organizationId` and stores its record; returns the clear credentials (shown once). */

@@ -2,6 +2,8 @@
 // and its audit trail. Thin handlers: parse, check scope and role, call the stores, shape.
 
 import type { Context } from "hono";
+import { isLegacyId, readLegacyEntry } from "../auth/legacy-credentials";
+import { hashLegacySecret, LEGACY_SECRET_MAX, RECORD_BOUNDS } from "../auth/secret";
 import { limitsOf } from "../config";
 import { ApiError } from "../errors";
 import { envelope } from "../http/envelope";
@@ -10,7 +12,7 @@ import { listAuditEvents } from "../operator/audit";
 import { listIndexedOrganizations, listOrganizationSystems } from "../operator/system-index";
 import { actor, jsonBody, onlyFields, pageParams, requireRole, scopedOrganization, stores } from "./access";
 import type { AdminEnv } from "./app-env";
-import { createSystemRecord } from "./system-records";
+import { createSystemRecord, type NewSystemOptions } from "./system-records";
 import { systemView } from "./views";
 
 type Ctx = Context<AdminEnv>;
@@ -51,9 +53,10 @@ export async function createSystem(c: Ctx): Promise<Response> {
   const organizationId = scopedOrganization(c);
   requireRole(c, "admin");
   const body = await jsonBody(c, true);
-  onlyFields(body, ["append_only"]);
+  onlyFields(body, ["append_only", "system_id", "legacy_secret"]);
   if (body.append_only !== undefined && typeof body.append_only !== "boolean") throw new ApiError(400, "append_only must be a boolean");
-  const { systemKey, systemSecret, record } = await createSystemRecord(stores(c), actor(c), organizationId, body.append_only === true);
+  const legacy = await legacyIdentity(c, body);
+  const { systemKey, systemSecret, record } = await createSystemRecord(stores(c), actor(c), organizationId, body.append_only === true, legacy);
   return envelope(201, "system created", { system_key: systemKey, system_secret: systemSecret, system_id: record.system_id, organization_id: organizationId });
 }
 
@@ -64,6 +67,20 @@ export async function listAudit(c: Ctx): Promise<Response> {
   const page = await listAuditEvents(c.env.OPERATOR_DB, organizationId, pageParams(c));
   if (!page) throw invalidCursor();
   return envelope(200, "audit events listed", page);
+}
+
+/**
+ * The legacy identity of a new system (docs/api/legacy.md, "Credentials"): `system_id` (the legacy
+ * id; 409 when another system has it) and `legacy_secret`, kept only as a salted hash.
+ */
+async function legacyIdentity(c: Ctx, body: Record<string, unknown>): Promise<NewSystemOptions> {
+  const { system_id: systemId, legacy_secret: secret } = body;
+  if (systemId === undefined && secret === undefined) return {};
+  if (typeof systemId !== "string" || !isLegacyId(systemId)) throw new ApiError(400, `system_id must be 1 to ${RECORD_BOUNDS.systemId} printable ASCII characters`);
+  if (secret !== undefined && (typeof secret !== "string" || secret.length === 0 || secret.length > LEGACY_SECRET_MAX || /[\x00-\x1f\x7f]/.test(secret)))
+    throw new ApiError(400, `legacy_secret must be 1 to ${LEGACY_SECRET_MAX} characters without control characters`);
+  if (await readLegacyEntry(c.env.SYSTEMS, systemId)) throw new ApiError(409, "another system has this system_id");
+  return { systemId, ...(typeof secret === "string" ? { legacySecretSha256: await hashLegacySecret(secret) } : {}) };
 }
 
 function invalidCursor(): ApiError {

@@ -45,14 +45,26 @@ export async function changeSystemRecord(
   return next;
 }
 
+/** What a new system may carry beyond its organisation: a legacy identity, and the audit action that records it. */
+export interface NewSystemOptions {
+  /** The legacy `system_id` (else a fresh UUID). */
+  systemId?: string;
+  /** The imported legacy secret's salted hash. */
+  legacySecretSha256?: string;
+  /** `system.enrol` for a system enrolled on first contact through the older protocol. */
+  action?: "system.create" | "system.enrol";
+}
+
 /**
  * Creates a system: its index row and audit event first, then its KV record, so that a system
  * whose secret was never shown cannot exist; if KV fails, the row is taken back (503).
  */
-export async function createSystemRecord(stores: RecordStores, actor: Actor, organizationId: string, appendOnly: boolean) {
+export async function createSystemRecord(stores: RecordStores, actor: Actor, organizationId: string, appendOnly: boolean, options: NewSystemOptions = {}) {
   const { systemKey, systemSecret, record } = await generateSystemCredentials(organizationId);
   record.append_only = appendOnly;
-  const event = { organizationId, actor: actor.name, action: "system.create" as const, target: systemKey, clientIp: actor.clientIp };
+  if (options.systemId !== undefined) record.system_id = options.systemId;
+  if (options.legacySecretSha256 !== undefined) record.legacy_secret_sha256 = options.legacySecretSha256;
+  const event = { organizationId, actor: actor.name, action: options.action ?? ("system.create" as const), target: systemKey, clientIp: actor.clientIp };
   await d1("create system", () => stores.db.batch([upsertSystemStatement(stores.db, systemKey, record), auditStatement(stores.db, { ...event, outcome: "ok" })]));
   try {
     await writeSystemRecord(stores.kv, systemKey, record);
@@ -86,5 +98,5 @@ export async function eraseSystemRecord(stores: RecordStores, actor: Actor, syst
       auditStatement(stores.db, { organizationId: record.organization_id, actor: actor.name, action: "system.purge", target: systemKey, outcome, clientIp: actor.clientIp }),
     ]),
   );
-  await deleteSystemRecord(stores.kv, systemKey);
+  await deleteSystemRecord(stores.kv, systemKey, record);
 }

@@ -3,21 +3,18 @@
 // error path.
 
 import type { Context, MiddlewareHandler } from "hono";
-import { backupNotFound, serveBackup } from "../backups/download";
+import { serveBackup } from "../backups/download";
 import { isBackupId } from "../backups/ids";
 import { backupKey, systemPrefix } from "../backups/keys";
 import { parseClientDigest, parseContentLength } from "../backups/request-headers";
-import { deleteBackupObject, listSystemBackups } from "../backups/store";
+import { listSystemBackups } from "../backups/store";
 import { limitsOf } from "../config";
 import { ApiError } from "../errors";
 import { clientAddress } from "../http/client-address";
 import { envelope } from "../http/envelope";
-import { requestFields } from "../http/error-response";
-import { forgetBackup } from "../ledger/client";
-import { recordAuditQuietly } from "../operator/audit";
-import { log } from "../platform/log";
 import type { AppEnv } from "./app-env";
-import { checkUploadSize, storeUpload } from "./upload";
+import { deleteBindings, deleteSystemBackup } from "./delete-backup";
+import { checkUploadSize, storeUpload, type UploadBindings, type UploadRequest } from "./upload";
 
 type Ctx = Context<AppEnv>;
 
@@ -37,28 +34,30 @@ export async function listBackups(c: Ctx): Promise<Response> {
 
 /** POST /api/systems/backups: checks the headers, then stores the body through the upload use case (201, or 200 for a repeat). */
 export async function uploadBackup(c: Ctx): Promise<Response> {
+  const { created, backup } = await storeUpload(uploadBindings(c), parseUpload(c, c.req.header("X-Filename") ?? null));
+  // A retry of the newest backup stores nothing: 200 with that backup (CONTRACT: retries are idempotent).
+  return created ? envelope(201, "backup stored", backup) : envelope(200, "backup already stored", backup);
+}
+
+/** The upload use case's bindings for a request (its limits, and the invocation's waitUntil). */
+export function uploadBindings(c: Context<AppEnv>): UploadBindings {
+  return { bucket: c.env.BACKUPS, ledger: c.env.ORG_LEDGER, limits: limitsOf(c.env), waitUntil: (p) => c.executionCtx.waitUntil(p) };
+}
+
+/**
+ * An upload request of the authenticated system, its headers checked before anything is read:
+ * 411 without Content-Length, 400 for a bad length, an empty body or a bad digest, 413 over the limits.
+ */
+export function parseUpload(c: Context<AppEnv>, filename: string | null): UploadRequest {
   const request = c.req.raw;
   const length = parseContentLength(request.headers.get("Content-Length"));
   if (length === null || request.headers.has("Transfer-Encoding")) throw new ApiError(411, "Content-Length required");
   if (length === "invalid") throw new ApiError(400, "invalid Content-Length");
   if (length === 0 || !request.body) throw new ApiError(400, "empty body");
-  const limits = limitsOf(c.env);
-  checkUploadSize(length, limits);
+  checkUploadSize(length, limitsOf(c.env));
   const clientSha256 = parseClientDigest(request.headers);
   if (clientSha256 === "invalid") throw new ApiError(400, "invalid Content-Digest or X-Checksum-SHA256");
-  const { created, backup } = await storeUpload(
-    { bucket: c.env.BACKUPS, ledger: c.env.ORG_LEDGER, limits, waitUntil: (p) => c.executionCtx.waitUntil(p) },
-    {
-      system: c.get("system"),
-      body: request.body,
-      length,
-      filename: request.headers.get("X-Filename"),
-      clientSha256,
-      clientAddress: clientAddress(request),
-    },
-  );
-  // A retry of the newest backup stores nothing: 200 with that backup (CONTRACT: retries are idempotent).
-  return created ? envelope(201, "backup stored", backup) : envelope(200, "backup already stored", backup);
+  return { system: c.get("system"), body: request.body, length, filename, clientSha256, clientAddress: clientAddress(request) };
 }
 
 /** GET and HEAD /api/systems/backups/{id}: the stored bytes, streamed, with Range and ETag support. */
@@ -68,16 +67,7 @@ export async function downloadBackup(c: Ctx): Promise<Response> {
 
 /** DELETE /api/systems/backups/{id}: removes the backup and frees its quota at once. */
 export async function deleteBackup(c: Ctx): Promise<Response> {
-  const system = c.get("system");
-  if (system.appendOnly) throw new ApiError(403, "system is append-only: backups cannot be deleted");
   const id = c.get("backupId");
-  if (!(await deleteBackupObject(c.env.BACKUPS, backupKey(system, id)))) throw backupNotFound();
-  await forgetBackup(c.env.ORG_LEDGER, system, id).catch((err) => {
-    // The backup is gone; the ledger rebuilds or corrects its count (README, "Limits").
-    log.error("ledger forget failed after delete", { ...requestFields(c), error: err });
-  });
-  const event = { organizationId: system.organizationId, actor: system.systemKey, action: "backup.delete" as const, target: `${system.systemKey}/${id}` };
-  c.executionCtx.waitUntil(recordAuditQuietly(c.env.OPERATOR_DB, [{ ...event, outcome: "ok", clientIp: clientAddress(c.req.raw) }]));
+  await deleteSystemBackup(deleteBindings(c), c.get("system"), id, clientAddress(c.req.raw));
   return envelope(200, "backup deleted", { id });
 }
-

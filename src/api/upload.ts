@@ -34,6 +34,10 @@ export interface UploadRequest {
   clientSha256: string | null;
   /** The client address, kept with the object for audit. */
   clientAddress: string;
+  /** The older protocol's `{type}` (`enterprise` or `community`), recorded with the object; absent for the appliance API. */
+  legacyType?: string;
+  /** The older protocol's promise: the rate limit never refuses the system's first upload of a UTC day. */
+  firstOfDayExempt?: boolean;
 }
 
 /** What an upload left: a new backup (201), or the system's newest one when the bytes were already stored (200). */
@@ -63,7 +67,7 @@ async function store(bindings: UploadBindings, req: UploadRequest): Promise<Uplo
   checkUploadSize(req.length, limits);
   const filename = sanitiseFilename(req.filename);
   const id = newBackupId(filename);
-  const { token, newest } = await reserveUpload(ledger, system, req.length, limits);
+  const { token, newest } = await reserveUpload(ledger, system, req.length, limits, req.firstOfDayExempt === true);
   // Bytes equal to the newest backup (same size, then same digest) are settled, not stored.
   let repeated: BackupMetadata | null = null;
   const candidate: NewestBackup | null =
@@ -80,7 +84,7 @@ async function store(bindings: UploadBindings, req: UploadRequest): Promise<Uplo
       stagingKey: stagingKey(system, id),
       clientSha256: req.clientSha256,
       contentType: mimeTypeFor(id),
-      metadata: { filename, uploader_ip: req.clientAddress, system_id: system.systemId },
+      metadata: { filename, uploader_ip: req.clientAddress, system_id: system.systemId, ...(req.legacyType ? { legacy_type: req.legacyType } : {}) },
       newest: candidate,
     });
   } catch (err) {

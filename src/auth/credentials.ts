@@ -4,7 +4,7 @@ import { TIMINGS } from "../config";
 import { UnavailableError } from "../errors";
 import { withDeadline } from "../platform/deadline";
 import { log } from "../platform/log";
-import { recordProblems, SYSTEM_KEY_PATTERN, verifySystemSecret, type SystemRecord } from "./secret";
+import { legacyIndexEntry, legacyIndexKey, recordProblems, SYSTEM_KEY_PATTERN, verifySystemSecret, type SystemRecord } from "./secret";
 
 /** The system a request authenticated as; everything downstream derives from this, never from the request. */
 export interface AuthenticatedSystem {
@@ -58,15 +58,21 @@ export async function checkSystemCredentials(kv: KVNamespace, systemKey: string,
   };
 }
 
-/** Writes a system's credential record (validated first: nothing invalid is ever written). KV failure → 503. */
+/**
+ * Writes a system's credential record (validated first: nothing invalid is ever written), and its
+ * legacy index entry (`legacy:<system_id>`, a copy of the record) before it, so that the older
+ * protocol never sees a state the record has not reached. KV failure → 503.
+ */
 export async function writeSystemRecord(kv: KVNamespace, systemKey: string, record: SystemRecord): Promise<void> {
   const problems = recordProblems(record);
   if (problems.length > 0 || !SYSTEM_KEY_PATTERN.test(systemKey)) throw new Error(`refusing to write an invalid record: ${problems.join("; ")}`);
+  await kvCall("KV put", () => kv.put(legacyIndexKey(record.system_id), JSON.stringify(legacyIndexEntry(systemKey, record))));
   await kvCall("KV put", () => kv.put(systemKey, JSON.stringify(record)));
 }
 
-/** Removes a system's credential record (erasure). KV failure → 503. */
-export async function deleteSystemRecord(kv: KVNamespace, systemKey: string): Promise<void> {
+/** Removes a system's credential record (erasure), and its legacy index entry when given the record. KV failure → 503. */
+export async function deleteSystemRecord(kv: KVNamespace, systemKey: string, record?: SystemRecord): Promise<void> {
+  if (record) await kvCall("KV delete", () => kv.delete(legacyIndexKey(record.system_id)));
   await kvCall("KV delete", () => kv.delete(systemKey));
 }
 

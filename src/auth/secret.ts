@@ -18,6 +18,12 @@ export interface SystemRecord {
   deleted_at: string | null;
   /** When true, the system may upload and read but never delete (a leaked credential cannot wipe history). */
   append_only?: boolean;
+  /**
+   * The legacy secret's salted hash (`<hex salt>:<hex SHA-256 of (salt bytes ‖ secret)>`), for the
+   * older service's protocol (docs/api/legacy.md), whose user name is `system_id`. Absent: the
+   * system's legacy credentials are not imported (a delegated deployment may still accept it).
+   */
+  legacy_secret_sha256?: string;
 }
 
 /** System keys are stable identifiers such as `NETH-4cf3053f-…`; they become an object-key segment. */
@@ -76,6 +82,8 @@ export function recordProblems(record: unknown): string[] {
   for (const field of ["registered_at", "suspended_at", "deleted_at"] as const)
     if (!isNullableTime(r[field])) problems.push(`${field} must be null or an RFC 3339 time (at most ${RECORD_BOUNDS.time} characters)`);
   if (r.append_only !== undefined && typeof r.append_only !== "boolean") problems.push("append_only must be a boolean");
+  if (r.legacy_secret_sha256 !== undefined && (typeof r.legacy_secret_sha256 !== "string" || !SALTED_HASH_PATTERN.test(r.legacy_secret_sha256)))
+    problems.push("legacy_secret_sha256 must be '<hex salt>:<64 hex digits>'");
   return problems;
 }
 
@@ -133,6 +141,69 @@ export async function verifySystemSecret(record: SystemRecord | null, secret: st
   const hashMatches = digestsEqual(hexToBytes(actualHex), hexToBytes(expectedHex));
   const accepted = wellFormed && parts !== null && parts.publicPart === record.secret_public && systemStatus(record) === "active";
   return hashMatches && accepted;
+}
+
+/** Longest legacy secret accepted (NethSecurity's secret, NethServer 8's auth token). */
+export const LEGACY_SECRET_MAX = 512;
+
+/** The salted hash of a legacy secret, as the record keeps it (`<hex salt>:<hex digest>`); the same scheme as system secrets. */
+export async function hashLegacySecret(secret: string, saltHex: string = bytesToHex(randomBytes(16))): Promise<string> {
+  return `${saltHex}:${await hashSecretPart(secret, saltHex)}`;
+}
+
+/** Why a legacy secret was refused, when it matched: the system is not active. */
+export type LegacyVerdict = "valid" | "invalid" | "suspended" | "deleted" | "unregistered";
+
+/**
+ * Checks a legacy secret against a record's `legacy_secret_sha256` (or against a decoy when the
+ * record is null or carries none), doing the same hashing and constant-time comparison either
+ * way. `valid` only for a well-formed, active record; a matching secret of an inactive system
+ * says which state refused it (so a refused upload can be recorded), anything else `invalid`.
+ */
+export async function verifyLegacySecret(record: SystemRecord | null, secret: string): Promise<LegacyVerdict> {
+  const usable = record !== null && typeof record.legacy_secret_sha256 === "string" && recordProblems(record).length === 0;
+  const [salt, expectedHex] = usable ? record.legacy_secret_sha256!.split(":") : [DECOY_SALT, DECOY_DIGEST];
+  const actualHex = await hashSecretPart(secret.slice(0, LEGACY_SECRET_MAX), salt);
+  const hashMatches = digestsEqual(hexToBytes(actualHex), hexToBytes(expectedHex));
+  if (!usable || !hashMatches || secret.length > LEGACY_SECRET_MAX) return "invalid";
+  const status = systemStatus(record);
+  return status === "active" ? "valid" : status;
+}
+
+/** KV keys of the legacy index start with this; `:` never occurs in a system key, so they never clash. */
+export const LEGACY_INDEX_PREFIX = "legacy:";
+
+/** The KV key of the legacy index entry of a legacy id (a record's `system_id`). */
+export function legacyIndexKey(systemId: string): string {
+  return LEGACY_INDEX_PREFIX + systemId;
+}
+
+/**
+ * A legacy index entry (KV, `legacy:<system_id>`): the system key and a copy of its record, written
+ * with every record write, so that a legacy request costs one KV read, as an appliance request does.
+ */
+export interface LegacyIndexEntry {
+  system_key: string;
+  record: SystemRecord;
+}
+
+/** The entry for a record (its JSON is what KV holds). */
+export function legacyIndexEntry(systemKey: string, record: SystemRecord): LegacyIndexEntry {
+  return { system_key: systemKey, record };
+}
+
+/** Reads a stored entry; null when it is not a well-formed entry. */
+export function parseLegacyIndexEntry(raw: string | null): LegacyIndexEntry | null {
+  if (raw === null) return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return null;
+  }
+  const entry = value as Partial<LegacyIndexEntry> | null;
+  if (typeof entry !== "object" || entry === null || typeof entry.system_key !== "string" || !SYSTEM_KEY_PATTERN.test(entry.system_key)) return null;
+  return recordProblems(entry.record).length === 0 ? (entry as LegacyIndexEntry) : null;
 }
 
 /** Constant-time comparison of two digests: the platform's own where it has one (workerd), else a full XOR pass. */

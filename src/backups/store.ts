@@ -31,6 +31,8 @@ export interface StoredCustomMetadata {
   /** Client address from CF-Connecting-IP, for audit; never returned by the API. */
   uploader_ip: string;
   system_id: string;
+  /** Only on uploads through the older protocol: its `{type}` (`enterprise` or `community`). */
+  legacy_type?: string;
 }
 
 /** A backup object's commit time (ms): an imported object's original `uploaded_at`, else when R2 stored it. */

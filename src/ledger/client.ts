@@ -36,7 +36,7 @@ async function callTwice<T>(operation: string, run: () => Promise<T>): Promise<T
 
 /**
  * Admits an upload of `size` bytes for the system, or throws: 429 with Retry-After when its
- * rate window is full, 413 when the organisation quota would be exceeded, 503 when unknown
+ * rate window is full (unless `firstOfDayExempt` and the system has no backup committed this UTC day), 413 when the organisation quota would be exceeded, 503 when unknown
  * (the ledger unreachable, or rebuilding its usage from R2).
  * Returns the reservation token to commit or release, and the system's newest backup.
  */
@@ -45,6 +45,7 @@ export async function reserveUpload(
   system: AuthenticatedSystem,
   size: number,
   limits: Limits,
+  firstOfDayExempt = false,
 ): Promise<{ token: string; newest: NewestBackup | null }> {
   const result = await call<ReserveResult>("reserve", async () =>
     ledgerOf(ns, system.organizationId).reserve({
@@ -54,6 +55,7 @@ export async function reserveUpload(
       quota: limits.maxSizePerOrg,
       perMinute: limits.rateLimitPerMinute,
       perHour: limits.rateLimitPerHour,
+      ...(firstOfDayExempt ? { firstOfDayExempt } : {}),
     }) as Promise<ReserveResult>,
   );
   if (result.ok) return { token: result.token, newest: result.newest };

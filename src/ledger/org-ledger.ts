@@ -13,7 +13,7 @@ import { log } from "../platform/log";
 import { hasRow, liveBackups, newestBackup, tombstone } from "./backup-rows";
 import { LedgerMeta } from "./meta";
 import { newPass, nextReconcileAt, outsideBackupHours, syncStep, type SyncPass } from "./r2-sync";
-import { rateRetryAfter, recordUpload } from "./rate-windows";
+import { isFirstOfDay, lastCommitTime, rateRetryAfter, recordUpload } from "./rate-windows";
 import type { CommitRequest, CommitResult, RepeatRequest, ReserveRequest, ReserveResult } from "./protocol";
 import { migrateLedger } from "./schema";
 import { adoptRows, forgetSystemRows, systemRows, systemsUsage, type MovedBackup, type OrganizationUsage } from "./system-rows";
@@ -47,7 +47,8 @@ export class OrgLedger extends DurableObject<Env> {
     const now = Date.now();
     this.sql.exec("DELETE FROM reservations WHERE expires_at <= ?", now);
     const retryAfter = rateRetryAfter(this.sql, req.systemKey, req.perMinute, req.perHour, now);
-    if (retryAfter > 0) return { ok: false, reason: "rate", retryAfterSeconds: retryAfter };
+    const exempt = retryAfter > 0 && req.firstOfDayExempt === true && isFirstOfDay(lastCommitTime(this.sql, req.systemKey), now);
+    if (retryAfter > 0 && !exempt) return { ok: false, reason: "rate", retryAfterSeconds: retryAfter };
     if (req.quota > 0 && !built) return { ok: false, reason: "unknown" }; // fail closed while the rebuild runs
     if (req.quota > 0 && usageTotal(this.sql) + req.size > req.quota) return { ok: false, reason: "quota" };
     const token = crypto.randomUUID();

@@ -15,6 +15,8 @@ export interface ReserveRequest {
   quota: number;
   perMinute: number;
   perHour: number;
+  /** When set, a full rate window does not refuse the system's first upload of the UTC day (the older protocol's promise). */
+  firstOfDayExempt?: boolean;
 }
 
 export type ReserveResult =

@@ -26,3 +26,25 @@ export function rateRetryAfter(sql: SqlStorage, systemKey: string, perMinute: nu
 export function recordUpload(sql: SqlStorage, systemKey: string, now: number): void {
   sql.exec("INSERT INTO uploads VALUES (?, ?)", systemKey, now);
 }
+
+const DAY = 24 * HOUR;
+
+/** The start (ms) of the UTC day that holds `now`. */
+export function utcDayStart(now: number): number {
+  return Math.floor(now / DAY) * DAY;
+}
+
+/**
+ * True when an upload at `now` is the system's first of its UTC day: no backup committed since
+ * the day began (`lastCommittedAt`: the newest commit, or null for none). The older protocol's
+ * clients never resend a refused upload, so the rate limit lets this one through.
+ */
+export function isFirstOfDay(lastCommittedAt: number | null, now: number): boolean {
+  return lastCommittedAt === null || lastCommittedAt < utcDayStart(now);
+}
+
+/** The system's newest commit time (ms), or null when it has no backup. */
+export function lastCommitTime(sql: SqlStorage, systemKey: string): number | null {
+  const row = sql.exec<{ at: number | null }>("SELECT MAX(committed_at) AS at FROM backups WHERE system_key = ?", systemKey).toArray()[0];
+  return row?.at ?? null;
+}

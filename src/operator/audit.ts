@@ -14,9 +14,11 @@ export type AuditAction =
   | "system.retire"
   | "system.purge"
   | "system.move"
+  | "system.enrol"
   | "backup.link"
   | "backup.delete"
   | "backup.prune"
+  | "backup.refused"
   | "token.create"
   | "token.revoke";
 

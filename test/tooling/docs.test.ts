@@ -39,5 +39,4 @@ describe("the README and docs/", () => {
       }
     }
   });
-
 });

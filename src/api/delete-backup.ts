@@ -34,7 +34,7 @@ export async function deleteSystemBackup(bindings: DeleteBindings, system: Authe
   if (system.appendOnly) throw new ApiError(403, "system is append-only: backups cannot be deleted");
   if (!(await deleteBackupObject(bindings.bucket, backupKey(system, id)))) throw backupNotFound();
   await forgetBackup(bindings.ledger, system, id).catch((err) => {
-    // The backup is gone; the ledger rebuilds or corrects its count (README, "Limits").
+    // The backup is gone; the ledger rebuilds or corrects its count (docs/limits-and-retention.md).
     log.error("ledger forget failed after delete", { system: system.systemKey, id, error: err });
   });
   const event = { organizationId: system.organizationId, actor: system.systemKey, action: "backup.delete" as const, target: `${system.systemKey}/${id}` };

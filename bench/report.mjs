@@ -12,7 +12,7 @@ function target(name, value, unit, op, bound, baseline) {
  * The targets and the figures of a run, from each scenario's raw measurements (scenarios.mjs),
  * the bundle size, the binding calls and the run's setup.
  */
-export function benchResult({ plan, bundle, calls, memory, latency, list, upload, smallUploads, download, ledger, admin, setup }) {
+export function benchResult({ plan, bundle, calls, memory, latency, list, legacyList, upload, smallUploads, download, ledger, admin, setup }) {
   const med = (rounds, pick, digits) => round(median(rounds.map(pick)), digits);
   const listRatio = med(list, (r) => r.ratio, 3);
   const rssGrowth = median(memory.api.map((r) => r.growth));
@@ -28,6 +28,9 @@ export function benchResult({ plan, bundle, calls, memory, latency, list, upload
     target("small_upload_class_a_ops", calls["upload 64 KiB (no client digest)"].r2_class_a, "R2 Class A", "=", 1, "64 KiB without a digest: one verified put"),
     target("small_upload_vs_digest_upload", smallUploads.vs_client_digest, "ratio of uploads/s", ">=", 0.9, "64 KiB with X-Checksum-SHA256, rounds interleaved"),
     target("retry_upload_class_a_ops", calls["retry: the same 64 KiB again"].r2_class_a, "R2 Class A", "=", 0, "the same 64 KiB sent twice: the second"),
+    target("legacy_list_subrequests", calls[`legacy list (${plan.list.backups} backups)`].binding_calls, "binding calls", "=", 2, "minimum: 1 KV read (the legacy index entry) + 1 R2 list"),
+    target("legacy_small_upload_class_a_ops", calls["legacy upload 64 KiB (PUT)"].r2_class_a, "R2 Class A", "=", 1, "64 KiB by PUT (curl --upload-file): one verified put"),
+    target("legacy_list_vs_list", med(legacyList, (r) => r.ratio, 3), "ratio of req/s", ">=", 0.95, "the appliance API's list of the same system, same run"),
     target("ledger_reserve_200k_vs_empty", ledger.ratio, "ratio of reserve+release/s", ">=", 0.8, "the same calls on an organisation with no backups"),
   ];
   const latencyOf = (ms) => ({ p50: round(percentile(ms, 50), 1), p99: round(percentile(ms, 99), 1), n: ms.length });
@@ -56,6 +59,7 @@ export function benchResult({ plan, bundle, calls, memory, latency, list, upload
       },
     },
     small_upload: smallUploads,
+    legacy_list: { legacy_rps: med(legacyList, (r) => r.legacy, 0), api_rps: med(legacyList, (r) => r.api, 0), round_ratios: legacyList.map((r) => round(r.ratio, 3)) },
     ledger_reserve: ledger,
     download: {
       api_mib_s: med(download, (r) => r.api, 1),

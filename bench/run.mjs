@@ -16,7 +16,7 @@ import { measureAdminListing } from "./admin.mjs";
 import { bodyOf, httpClient, MiB } from "./load.mjs";
 import { benchResult, formatReport } from "./report.mjs";
 import { bundleSize, startBenchWorker } from "./runtime.mjs";
-import { countBindingCalls, downloadRounds, listRounds, measureLatency, measureUploadMemory, uploadRounds } from "./scenarios.mjs";
+import { countBindingCalls, downloadRounds, legacyListRounds, listRounds, measureLatency, measureUploadMemory, uploadRounds } from "./scenarios.mjs";
 import { measureSmallUploads } from "./small-uploads.mjs";
 import { benchWorkerClient } from "./worker-client.mjs";
 import { ledgerReserveScaling } from "./ledger.mjs";
@@ -89,6 +89,8 @@ async function main() {
   const smallUploads = await measureSmallUploads(bench, await bench.newSystem("bench-small"), PLAN.small, within);
   log(`list throughput: ${PLAN.list.rounds} rounds of ${PLAN.list.roundMs} ms each way, concurrency ${PLAN.list.concurrency}`);
   const list = await listRounds(run, listSys, PLAN.list);
+  log(`legacy list throughput: ${PLAN.list.rounds} rounds of ${PLAN.list.roundMs} ms each way, against the appliance API's list`);
+  const legacyList = await legacyListRounds(run, listSys, PLAN.list);
   log("ledger admission: reserve + release at 200,000 backups vs an empty organisation");
   const ledger = await ledgerReserveScaling(http);
   log(`upload throughput: ${PLAN.upload.rounds} rounds of 64 MiB each way`);
@@ -113,7 +115,7 @@ async function main() {
     node: process.version,
     seconds,
   };
-  const result = benchResult({ plan: PLAN, bundle, calls, memory, latency, list, upload, smallUploads, download, ledger, admin, setup });
+  const result = benchResult({ plan: PLAN, bundle, calls, memory, latency, list, legacyList, upload, smallUploads, download, ledger, admin, setup });
   process.stdout.write(formatReport(result) + "\n");
   if (JSON_OUTPUT) process.stdout.write(JSON.stringify(result) + "\n");
   return result.targets.every((t) => t.met) ? 0 : 1;

@@ -74,6 +74,12 @@ export async function countBindingCalls({ bench }, { countSys, listSys, bigSys }
   const bigListed = await countOne(`list (${plan.bigList.backups} backups)`, 2, () => bench.list(bigSys));
   if (bigListed.length !== plan.bigList.backups) throw new Error(`list returned ${bigListed.length} backups, expected ${plan.bigList.backups}`);
   await countOne("baseline list (bare route)", 2, () => bench.baselineList(listSys));
+  // The older protocol, imported credentials (its "last seen" D1 write is once per system and hour per isolate: warmed up first).
+  await bench.legacyList(listSys);
+  const legacyListed = await countOne(`legacy list (${plan.list.backups} backups)`, 2, () => bench.legacyList(listSys));
+  if (legacyListed.length !== plan.list.backups) throw new Error(`legacy list returned ${legacyListed.length} backups, expected ${plan.list.backups}`);
+  await bench.legacyList(countSys);
+  await countOne("legacy upload 64 KiB (PUT)", 2, () => bench.legacyUpload(countSys, bodyOf(plan.small.bytes, "count-legacy-small")));
   return calls;
 }
 
@@ -106,6 +112,18 @@ export async function listRounds({ bench, pid, within }, listSys, plan) {
       cpu[side] = ((await cpuMs(pid)) - before) / result.requests;
     }
     rounds.push({ api: pair.api, baseline: pair.baseline, ratio: pair.api / pair.baseline, cpuApi: cpu.api, cpuBaseline: cpu.baseline });
+  }
+  return rounds;
+}
+
+/** List throughput of the older protocol against the appliance API's list (same system, same backups), alternating which goes first. */
+export async function legacyListRounds({ bench, within }, listSys, plan) {
+  const rounds = [];
+  for (let r = 0; r < plan.rounds && within(); r++) {
+    const run = (send) => throughput(send, { concurrency: plan.concurrency, durationMs: plan.roundMs, maxRequests: plan.maxPerRound });
+    const pair = {};
+    for (const side of r % 2 ? ["api", "legacy"] : ["legacy", "api"]) pair[side] = (await run(side === "api" ? () => bench.listRaw(listSys) : () => bench.legacyListRaw(listSys))).rps;
+    rounds.push({ legacy: pair.legacy, api: pair.api, ratio: pair.legacy / pair.api });
   }
   return rounds;
 }

@@ -1,6 +1,6 @@
 // The bench worker's routes as the driver calls them: the API as an appliance calls it, the
 // bare baseline routes under /__bench/, and the binding-call counters. Every answer is checked.
-import { generateSystemCredentials } from "../src/auth/secret.ts";
+import { generateSystemCredentials, hashLegacySecret } from "../src/auth/secret.ts";
 import { basicAuthorization } from "../scripts/harness/basic-auth.mjs";
 
 /** A client of the bench worker over `http` (load.mjs's httpClient). */
@@ -13,10 +13,13 @@ export function benchWorkerClient(http) {
   const object = (key) => `/__bench/object?key=${encodeURIComponent(key)}`;
   return {
     /** A new system in a new organisation named after `org`: `{ organizationId, systemKey, auth }` (a key scope for src/backups/keys.ts). */
+    /** `legacyAuth` is the same system's imported legacy credentials (the older protocol's). */
     async newSystem(org) {
       const { systemKey, systemSecret, record } = await generateSystemCredentials(`${org}-${Date.now().toString(36)}`);
+      const legacySecret = `legacy-${crypto.randomUUID()}`;
+      record.legacy_secret_sha256 = await hashLegacySecret(legacySecret);
       expect(await http.request("PUT", `/__bench/system?key=${systemKey}`, { body: JSON.stringify(record), keep: true }), 200, "seed system");
-      return { organizationId: record.organization_id, systemKey, auth: basicAuthorization(systemKey, systemSecret) };
+      return { organizationId: record.organization_id, systemKey, auth: basicAuthorization(systemKey, systemSecret), legacyAuth: basicAuthorization(record.system_id, legacySecret) };
     },
     async seedBackups(sys, count) {
       const body = JSON.stringify({ organization_id: sys.organizationId, system_key: sys.systemKey, count });
@@ -33,6 +36,17 @@ export function benchWorkerClient(http) {
     async list(sys) {
       const res = expect(await http.request("GET", "/api/systems/backups", { headers: auth(sys), keep: true }), 200, "list");
       return JSON.parse(res.text).data.backups;
+    },
+    /** The older protocol: `GET /enterprise/api/v2/backup/` and `PUT …/{name}` with the legacy credentials. */
+    async legacyList(sys) {
+      const res = expect(await http.request("GET", "/enterprise/api/v2/backup/", { headers: { Authorization: sys.legacyAuth }, keep: true }), 200, "legacy list");
+      return JSON.parse(res.text).backups;
+    },
+    legacyListRaw: (sys) => http.request("GET", "/enterprise/api/v2/backup/", { headers: { Authorization: sys.legacyAuth } }),
+    async legacyUpload(sys, body, { status = 201 } = {}) {
+      const headers = { Authorization: sys.legacyAuth, Expect: "100-continue" };
+      const res = expect(await http.request("PUT", "/enterprise/api/v2/backup/backup-1712887200.tar.gz.gpg", { headers, body, keep: true }), status, "legacy upload");
+      return { ...JSON.parse(res.text), ms: res.ms };
     },
     listTimed: async (sys) => expect(await http.request("GET", "/api/systems/backups", { headers: auth(sys) }), 200, "list"),
     listRaw: (sys) => http.request("GET", "/api/systems/backups", { headers: auth(sys) }),

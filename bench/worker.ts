@@ -4,6 +4,7 @@
 // contains it.
 
 import app, { OrgLedger as AppOrgLedger } from "../src/index";
+import { writeSystemRecord } from "../src/auth/credentials";
 import { bytesToHex } from "../src/platform/codec";
 import { newBackupId } from "../src/backups/ids";
 import { backupKey, systemPrefix } from "../src/backups/keys";
@@ -182,8 +183,8 @@ async function benchRoute(request: Request, env: Env, url: URL): Promise<Respons
       waited.clear();
       return Response.json({});
     case "PUT system": {
-      // Seeding, uncounted: the credential record, as the operator CLI writes it.
-      await env.SYSTEMS.put(key, await request.text());
+      // Seeding, uncounted: the credential record and its legacy index entry, as the operator CLI writes them.
+      await writeSystemRecord(env.SYSTEMS, key, JSON.parse(await request.text()));
       return Response.json({ key });
     }
     case "POST backups": {

@@ -37,14 +37,14 @@ export async function listOrganizations(c: Ctx): Promise<Response> {
   return envelope(200, "organizations listed", { organizations, cursor: page.cursor });
 }
 
-/** GET /api/admin/organizations/{org}/systems: one index range read and one ledger call per page. */
+/** GET /api/admin/organizations/{org}/systems: one index range read (with each system's activity) and one ledger call per page. */
 export async function listSystems(c: Ctx): Promise<Response> {
   const organizationId = scopedOrganization(c);
   const page = await listOrganizationSystems(c.env.OPERATOR_DB, organizationId, pageParams(c));
   if (!page) throw invalidCursor();
   const keys = page.systems.map((s) => s.system_key);
   const usage = keys.length > 0 ? await organizationUsage(c.env.ORG_LEDGER, organizationId, keys) : { systems: {} as Record<string, undefined> };
-  const systems = page.systems.map((s) => systemView(s.system_key, s, usage.systems[s.system_key]));
+  const systems = page.systems.map((s) => systemView(s.system_key, s, usage.systems[s.system_key], s.activity));
   return envelope(200, "systems listed", { systems, cursor: page.cursor });
 }
 

@@ -7,6 +7,7 @@ import { ApiError } from "../errors";
 import { envelope } from "../http/envelope";
 import { organizationUsage } from "../ledger/client";
 import { d1 } from "../operator/d1";
+import { readActivity } from "../operator/system-activity";
 import { indexMatches, readIndexedSystem, upsertSystemStatement } from "../operator/system-index";
 import { rfc3339 } from "../platform/time";
 import { actor, jsonBody, onlyFields, requireRole, scopedSystem, stores } from "./access";
@@ -102,6 +103,6 @@ function refuseIfRetired(record: SystemRecord): void {
 }
 
 async function view(c: Ctx, systemKey: string, record: SystemRecord) {
-  const usage = await organizationUsage(c.env.ORG_LEDGER, record.organization_id, [systemKey]);
-  return systemView(systemKey, record, usage.systems[systemKey]);
+  const [usage, activity] = await Promise.all([organizationUsage(c.env.ORG_LEDGER, record.organization_id, [systemKey]), readActivity(c.env.OPERATOR_DB, systemKey)]);
+  return systemView(systemKey, record, usage.systems[systemKey], activity);
 }

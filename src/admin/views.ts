@@ -5,6 +5,7 @@ import { systemStatus, type SystemRecord } from "../auth/secret";
 import { backupIdTime } from "../backups/ids";
 import type { SystemUsage } from "../ledger/org-ledger";
 import type { IndexedSystem } from "../operator/system-index";
+import type { SystemActivity } from "../operator/system-activity";
 import { rfc3339 } from "../platform/time";
 
 /** A system as the operator API shows it. */
@@ -18,10 +19,16 @@ export interface SystemView {
   backups: number;
   bytes_used: number;
   last_backup_at: string | null;
+  /** The appliance's last authenticated call (to the hour), and its last refused upload (operator/system-activity.ts). */
+  last_seen_at: string | null;
+  last_refused_at: string | null;
+  last_refused_reason: string | null;
 }
 
-/** The view of a system from its KV record or its index row, with its usage from the ledger. */
-export function systemView(systemKey: string, source: SystemRecord | IndexedSystem, usage: SystemUsage | undefined): SystemView {
+const NO_ACTIVITY: SystemActivity = { last_seen_at: null, last_refused_at: null, last_refused_reason: null };
+
+/** The view of a system from its KV record or its index row, with its usage from the ledger and its activity. */
+export function systemView(systemKey: string, source: SystemRecord | IndexedSystem, usage: SystemUsage | undefined, activity: SystemActivity = NO_ACTIVITY): SystemView {
   return {
     system_key: systemKey,
     system_id: source.system_id,
@@ -33,5 +40,8 @@ export function systemView(systemKey: string, source: SystemRecord | IndexedSyst
     bytes_used: usage?.bytes ?? 0,
     // The newest backup's commit time (rows from before commit times: the time in its UUIDv7 id).
     last_backup_at: usage?.newest ? rfc3339(usage.newest_at ?? backupIdTime(usage.newest)) : null,
+    last_seen_at: activity.last_seen_at,
+    last_refused_at: activity.last_refused_at,
+    last_refused_reason: activity.last_refused_reason,
   };
 }

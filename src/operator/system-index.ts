@@ -6,6 +6,7 @@
 import type { SystemRecord } from "../auth/secret";
 import { rfc3339 } from "../platform/time";
 import { d1, decodeCursor, encodeCursor } from "./d1";
+import type { SystemActivity } from "./system-activity";
 
 /** A system as the index holds it (never the secret hash). */
 export interface IndexedSystem {
@@ -71,16 +72,23 @@ export async function listOrganizationSystems(
   db: D1Database,
   organizationId: string,
   page: { limit: number; cursor: string | null },
-): Promise<{ systems: IndexedSystem[]; cursor: string | null } | null> {
+): Promise<{ systems: (IndexedSystem & { activity: SystemActivity })[]; cursor: string | null } | null> {
   const after = page.cursor === null ? "" : decodeCursor(page.cursor);
   if (after === null) return null;
+  // The systems' activity rides on the same statement (a primary-key lookup per row): still one D1 query a page.
   const { results } = await d1("index list", () =>
     db
-      .prepare("SELECT * FROM systems WHERE organization_id = ? AND system_key > ? ORDER BY system_key LIMIT ?")
+      .prepare(
+        `SELECT s.*, a.last_seen_at, a.last_refused_at, a.last_refused_reason FROM systems s LEFT JOIN system_activity a ON a.system_key = s.system_key
+         WHERE s.organization_id = ? AND s.system_key > ? ORDER BY s.system_key LIMIT ?`,
+      )
       .bind(organizationId, after, page.limit + 1)
-      .all<Row>(),
+      .all<Row & SystemActivity>(),
   );
-  const rows = results.slice(0, page.limit).map(fromRow);
+  const rows = results.slice(0, page.limit).map((r) => ({
+    ...fromRow(r),
+    activity: { last_seen_at: r.last_seen_at ?? null, last_refused_at: r.last_refused_at ?? null, last_refused_reason: r.last_refused_reason ?? null },
+  }));
   return { systems: rows, cursor: results.length > page.limit ? encodeCursor(rows[rows.length - 1].system_key) : null };
 }
 

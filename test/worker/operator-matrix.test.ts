@@ -5,8 +5,10 @@
 
 import { describe, expect, it } from "vitest";
 import { OPERATOR_ROLES, roleAllows, type OperatorRole } from "../../src/auth/operator-token";
-import { json, newOrg } from "./helpers";
-import { admin, newFleetOrg, newOperator, storageSnapshot } from "./operator-helpers";
+import { env } from "cloudflare:workers";
+import { basicAuthorization, json, newOrg, send } from "./helpers";
+import { newLegacySystem } from "./legacy-helpers";
+import { ADMIN, admin, newFleetOrg, newOperator, storageSnapshot } from "./operator-helpers";
 
 interface Endpoint {
   name: string;
@@ -100,5 +102,42 @@ describe("authorization matrix", () => {
     const listed = data.organizations.find((o: { organization_id: string }) => o.organization_id === a.org);
     expect(listed).toMatchObject({ systems: 1, backups: 1, bytes_used: `backup of ${a.system.key}`.length, quota_bytes: 100 * 1024 ** 3 });
     expect(JSON.stringify(data)).not.toContain(b.org);
+  });
+
+  it.each(ENDPOINTS.map((e) => [e.name, e] as const))("legacy credentials never work on the operator API: %s is 401, nothing changes", async (_, e) => {
+    const own = await newFleetOrg();
+    const legacy = await newLegacySystem({ org: own.org });
+    const t = { org: own.org, key: legacy.key, id: own.backupId };
+    const before = await storageSnapshot([own.org], [own.system.key, legacy.key]);
+    const headers: Record<string, string> = { Authorization: legacy.legacyAuthorization };
+    if (e.body) headers["Content-Type"] = "application/json";
+    const response = await send(new Request(ADMIN + e.path(t), { method: e.method, headers, body: e.body ? JSON.stringify(e.body(newOrg())) : undefined }));
+    expect(response.status).toBe(401);
+    expect((await json(response)).data).toBeNull();
+    expect(await storageSnapshot([own.org], [own.system.key, legacy.key])).toBe(before);
+  });
+
+  it("POST …/systems with a legacy identity: the secret is kept only as a salted hash, works on the older protocol, and a second system with the same system_id is 409", async () => {
+    const org = newOrg();
+    const operator = await newOperator("admin", [org]);
+    const legacyId = `imported-${crypto.randomUUID()}`;
+    const created = await admin(operator, "POST", `/organizations/${org}/systems`, { system_id: legacyId, legacy_secret: "the old secret" });
+    expect(created.status).toBe(201);
+    const { data } = await json(created);
+    expect(data.system_id).toBe(legacyId);
+    const stored = JSON.parse((await env.SYSTEMS.get(data.system_key))!);
+    expect(stored.legacy_secret_sha256).toMatch(/^[0-9a-f]+:[0-9a-f]{64}$/);
+    expect(JSON.stringify(stored)).not.toContain("the old secret");
+    const list = await send(new Request("https://vault.test/enterprise/api/v2/backup/", { headers: { Authorization: basicAuthorization(legacyId, "the old secret") } }));
+    expect(list.status).toBe(200);
+    await list.arrayBuffer();
+    const again = await admin(operator, "POST", `/organizations/${org}/systems`, { system_id: legacyId, legacy_secret: "another" });
+    expect(again.status).toBe(409);
+    await again.arrayBuffer();
+    for (const body of [{ system_id: "" }, { system_id: "x".repeat(129) }, { system_id: "ok-id", legacy_secret: "" }, { system_id: "ok-id", legacy_secret: 5 }, { legacy_secret: "no id" }]) {
+      const bad = await admin(operator, "POST", `/organizations/${org}/systems`, body);
+      expect(bad.status, JSON.stringify(body)).toBe(400);
+      await bad.arrayBuffer();
+    }
   });
 });

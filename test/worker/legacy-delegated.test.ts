@@ -23,7 +23,7 @@ function delegated(authorization: string, extra: Record<string, string> = {}) {
   return legacyClient({ legacyAuthorization: authorization }, { overrides: { LEGACY_AUTH_URL: DELEGATE, ...extra } });
 }
 
-describe("delegated legacy credentials", () => {
+describe("delegated legacy credentials", { timeout: 30_000 }, () => {
   it("a known system the delegate accepts is in; the answer is cached; a refusal is 401", async () => {
     const system = await newLegacySystem({ legacySecret: null });
     const good = delegated(basicAuthorization(system.legacyId, "good-secret"));
@@ -99,7 +99,7 @@ describe("delegated legacy credentials", () => {
   });
 });
 
-describe("the delegate's answers over time", () => {
+describe("the delegate's answers over time", { timeout: 30_000 }, () => {
   const config = { ...legacyAuthOf({ ...env, LEGACY_AUTH_URL: DELEGATE, LEGACY_AUTH_CACHE_SECONDS: "600" } as Env), delegateUrl: DELEGATE };
   const answering = (status: number) => {
     const calls: string[] = [];

@@ -40,7 +40,7 @@ async function withBackup(): Promise<LegacySystem & { backupId: string }> {
   return { ...system, backupId };
 }
 
-describe("older protocol: authorization matrix", () => {
+describe("older protocol: authorization matrix", { timeout: 30_000 }, () => {
   const cells = ENDPOINTS.flatMap((e) => KINDS.map((kind) => ({ e, kind })));
   it.each(cells.map((c) => [`${c.kind} → ${c.e.name}`, c] as const))("%s", async (_, { e, kind }) => {
     const system = await withBackup();
@@ -69,7 +69,7 @@ describe("older protocol: authorization matrix", () => {
   });
 });
 
-describe("older protocol: one failing binding call", () => {
+describe("older protocol: one failing binding call", { timeout: 30_000 }, () => {
   it("KV failing during sign-in is 503, never 401; nothing is throttled or recorded", async () => {
     const system = await newLegacySystem();
     for (const mode of ["throw", "lost"] as const) {

@@ -12,7 +12,7 @@ import { fcParameters } from "./seeds";
 
 const DAY = 86_400_000;
 
-describe("the first upload of a UTC day", () => {
+describe("the first upload of a UTC day", { timeout: 30_000 }, () => {
   it("is first exactly when nothing was committed since the day began, whatever the times", () => {
     fc.assert(
       fc.property(fc.integer({ min: DAY, max: 4_000_000_000_000 }), fc.integer({ min: 0, max: 3 * DAY }), (now, ago) => {
@@ -34,7 +34,7 @@ describe("the first upload of a UTC day", () => {
   });
 });
 
-describe("legacy secrets", () => {
+describe("legacy secrets", { timeout: 30_000 }, () => {
   it("only the imported secret of an active record is valid; a matching secret of an inactive one names its state", async () => {
     const { record } = await generateSystemCredentials("org-a");
     const withLegacy = { ...record, legacy_secret_sha256: await hashLegacySecret("the legacy secret") };
@@ -49,7 +49,7 @@ describe("legacy secrets", () => {
   });
 });
 
-describe("refusal reasons", () => {
+describe("refusal reasons", { timeout: 30_000 }, () => {
   it("are short stable words for the operator views", () => {
     expect(refusalReason(new ApiError(413, "organization storage quota exceeded"))).toBe("quota");
     expect(refusalReason(new ApiError(413, "backup exceeds the maximum upload size"))).toBe("size");
@@ -60,7 +60,7 @@ describe("refusal reasons", () => {
   });
 });
 
-describe("the older protocol's listing shape", () => {
+describe("the older protocol's listing shape", { timeout: 30_000 }, () => {
   it("`created` is the commit time in Unix seconds, a number", () => {
     const item = legacyBackup({ id: "x.gpg", filename: "dump.json.gz.gpg", size: 3, sha256: "0".repeat(64), mimetype: "application/pgp-encrypted", uploaded_at: "2026-12-05T07:00:01Z" });
     expect(item).toEqual({ id: "x.gpg", name: "dump.json.gz.gpg", created: Date.UTC(2026, 11, 5, 7, 0, 1) / 1000, size: 3, mimetype: "application/pgp-encrypted" });

@@ -24,7 +24,7 @@ async function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean):
   return value;
 }
 
-describe("older protocol: the released client flow", () => {
+describe("older protocol: the released client flow", { timeout: 30_000 }, () => {
   it("list empty → PUT → listed by both protocols → download byte-exact → dual-send copy is a retry → delete → 404", async () => {
     const system = await newLegacySystem();
     const legacy = legacyClient(system);
@@ -137,7 +137,7 @@ describe("older protocol: the released client flow", () => {
   });
 });
 
-describe("older protocol: credentials", () => {
+describe("older protocol: credentials", { timeout: 30_000 }, () => {
   it("unknown id, wrong secret, a secret of another system, suspended and retired: 401 with WWW-Authenticate: Basic, in the envelope", async () => {
     const system = await newLegacySystem();
     const other = await newLegacySystem();
@@ -214,7 +214,7 @@ describe("older protocol: credentials", () => {
   });
 });
 
-describe("older protocol: refusals nobody else will see", () => {
+describe("older protocol: refusals nobody else will see", { timeout: 30_000 }, () => {
   it("a refused upload (quota) is audited backup.refused and marks the system; an authenticated call marks it seen", async () => {
     const system = await newLegacySystem();
     const response = await legacyClient(system, { overrides: { BACKUP_MAX_SIZE_PER_ORG: "10" } }).put("more than ten bytes", NAME);

@@ -115,7 +115,7 @@ describe("authorization matrix", () => {
     expect(response.status).toBe(401);
     expect((await json(response)).data).toBeNull();
     expect(await storageSnapshot([own.org], [own.system.key, legacy.key])).toBe(before);
-  });
+  }, 30_000);
 
   it("POST …/systems with a legacy identity: the secret is kept only as a salted hash, works on the older protocol, and a second system with the same system_id is 409", async () => {
     const org = newOrg();
@@ -139,7 +139,7 @@ describe("authorization matrix", () => {
       expect(bad.status, JSON.stringify(body)).toBe(400);
       await bad.arrayBuffer();
     }
-  });
+  }, 30_000);
 
   it("GET /systems/{key}/backups says how many retention slots are used, and of how many", async () => {
     const a = await newFleetOrg();

@@ -37,8 +37,9 @@ export async function resume({ kv, db, args, out }) {
 export async function remove({ kv, db, args, options, out }) {
   if (options.purge) {
     // An unknown key is an error, not a silent no-op; a malformed record (the worker refuses it) can go.
-    const { record } = await inspectRecord(kv, args.KEY);
-    if (typeof record?.system_id === "string") await kv.delete(legacyIndexKey(record.system_id));
+    const { record, problems } = await inspectRecord(kv, args.KEY);
+    // Only a well-formed record ever had a legacy index entry (the CLI and the worker write nothing invalid).
+    if (problems.length === 0) await kv.delete(legacyIndexKey(record.system_id));
     await kv.delete(args.KEY);
     const organizationId = typeof record?.organization_id === "string" ? record.organization_id : null;
     await recordSystemChange(db, args.KEY, null, organizationId, "system.purge", "ok: record removed (backups are erased by the API's purge)");

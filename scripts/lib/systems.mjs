@@ -32,16 +32,15 @@ export function malformedView(systemKey, record, problems) {
   return { system_key: systemKey, organization_id: organization, status: "malformed", problems };
 }
 
-/** What an operator may see of a record: everything but the secret hash, plus the key and status. */
+/** What an operator may see of a record: everything but the secret hashes (the system's and the legacy one), plus the key and status. */
 export function publicView(systemKey, record) {
-  const { secret_sha256: _hash, legacy_secret_sha256: legacyHash, ...rest } = record;
+  const { secret_sha256: _hash, legacy_secret_sha256: _legacyHash, ...rest } = record;
   return {
     system_key: systemKey,
     system_id: rest.system_id,
     organization_id: rest.organization_id,
     status: systemStatus(record),
     append_only: rest.append_only === true,
-    legacy_secret_imported: typeof legacyHash === "string",
     ...rest,
   };
 }

@@ -68,10 +68,10 @@ describe("the console's assets", () => {
     expect(block).toMatch(/Referrer-Policy: no-referrer/);
   });
 
-  it("never shadow the API: wrangler.toml runs the worker first for /api/*", async () => {
+  it("never shadow the API: wrangler.toml runs the worker first for /api/* and the older protocol's paths", async () => {
     const toml = await readFile(join(ROOT, "wrangler.toml"), "utf8");
     const assets = toml.slice(toml.indexOf("[assets]"));
     expect(assets).toMatch(/directory = "\.\/public"/);
-    expect(assets).toMatch(/run_worker_first = \["\/api\/\*"\]/);
+    expect(assets).toMatch(/run_worker_first = \["\/api\/\*", "\/enterprise\/\*", "\/community\/\*", "\/proxy\/\*"\]/);
   });
 });

@@ -42,7 +42,7 @@ describe.concurrent("npm run system: refusals", () => {
     const result = await system(join(notADirectory, "state"), "create", "--org", "acme", "--json");
     expect(result.code).toBe(1);
     expect(result.stdout).toBe("");
-    expect(result.stderr).toMatch(/^system: wrangler kv key put failed: ENOTDIR[^\n]*\n$/);
+    expect(result.stderr).toMatch(/^system: wrangler kv bulk put failed: ENOTDIR[^\n]*\n$/); // the record and its legacy index entry, in one bulk put
   });
 
   it("refuses bad usage with one line on stderr and exit status 2, touching nothing", async ({ expect }) => {

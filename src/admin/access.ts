@@ -20,6 +20,7 @@ export function scopedOrganization(c: Ctx): string {
   const organizationId = c.req.param("org") ?? "";
   if (!ORGANIZATION_ID_PATTERN.test(organizationId)) throw new ApiError(400, "invalid organization id");
   if (!inScope(c.get("operator"), organizationId)) throw new ApiError(404, "organization not found");
+  c.set("auditOrganization", organizationId);
   return organizationId;
 }
 
@@ -29,6 +30,7 @@ export async function scopedSystem(c: Ctx): Promise<{ systemKey: string; record:
   if (!SYSTEM_KEY_PATTERN.test(systemKey)) throw new ApiError(400, "invalid system key");
   const record = await readSystemRecord(c.env.SYSTEMS, systemKey);
   if (!record || record.purged_at || !inScope(c.get("operator"), record.organization_id)) throw new ApiError(404, "system not found");
+  c.set("auditOrganization", record.organization_id);
   return { systemKey, record };
 }
 

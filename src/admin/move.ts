@@ -55,6 +55,8 @@ export async function moveSystem(stores: MoveStores, actor: Actor, systemKey: st
     try {
       return await moveHeld(stores, actor, held, record, from, toOrg, journal === null);
     } catch (err) {
+      // A refusal (409, 413) is audited as denied by the operator plane; here, what failed.
+      if (err instanceof ApiError && err.status < 500) throw err;
       const reason = err instanceof ApiError ? err.publicMessage : "storage unavailable";
       await recordAuditQuietly(stores.db, [
         { organizationId: from.organizationId, actor: actor.name, action: "system.move", target: systemKey, outcome: `failed: ${reason}`, clientIp: actor.clientIp },
@@ -67,12 +69,19 @@ export async function moveSystem(stores: MoveStores, actor: Actor, systemKey: st
 async function moveHeld(stores: MoveStores, actor: Actor, held: HeldSystem, record: SystemRecord, from: SystemScope, toOrg: string, starting: boolean) {
   const { systemKey } = held;
   const to: SystemScope = { organizationId: toOrg, systemKey };
-  await sealAndDrain(stores.ledger, [from], "move");
   const fromPrefix = systemPrefix(from);
-  const sources = (await listObjects(stores.bucket, fromPrefix)).filter((o) => o.customMetadata?.sha256); // uncommitted: not a backup
-  if (record.organization_id !== toOrg) {
-    await reserveMoveIn(stores.ledger, to, sources.reduce((sum, o) => sum + o.size, 0), stores.limits.maxSizePerOrg);
-    if (starting) await startMove(stores.db, systemKey, { from_org: from.organizationId, to_org: toOrg });
+  let sources: R2Object[];
+  try {
+    await sealAndDrain(stores.ledger, [from], "move");
+    sources = (await listObjects(stores.bucket, fromPrefix)).filter((o) => o.customMetadata?.sha256); // uncommitted: not a backup
+    if (record.organization_id !== toOrg) {
+      await reserveMoveIn(stores.ledger, to, sources.reduce((sum, o) => sum + o.size, 0), stores.limits.maxSizePerOrg);
+      if (starting) await startMove(stores.db, systemKey, { from_org: from.organizationId, to_org: toOrg });
+    }
+  } catch (err) {
+    // Refused before it began (uploads still open, 413, no journal): the system goes on uploading where it is.
+    if (starting) await sealSystem(stores.ledger, from, null).catch(() => {});
+    throw err;
   }
   const atDestination = await copyMissing(stores, sources, from, to, held.renew);
   await held.renew();

@@ -40,6 +40,8 @@ export async function purgeSystem(stores: PurgeStores, actor: Actor, systemKey: 
     try {
       return await purgeHeld(stores, actor, held, held.record);
     } catch (err) {
+      // A refusal (409, 413) is audited as denied by the operator plane; here, what failed.
+      if (err instanceof ApiError && err.status < 500) throw err;
       const reason = err instanceof ApiError ? err.publicMessage : "storage unavailable";
       await recordAuditQuietly(stores.db, [
         { organizationId: held.record.organization_id, actor: actor.name, action: "system.purge", target: systemKey, outcome: `failed: ${reason}, record kept`, clientIp: actor.clientIp },

@@ -136,8 +136,8 @@ export async function forgetSystem(ns: DurableObjectNamespace<OrgLedger>, system
   await callTwice("forget system", () => ledgerOf(ns, system.organizationId).forgetSystem(system.organizationId, system.systemKey));
 }
 
-/** Seals a system against uploads in its organisation's ledger; returns how many of its reservations are open (idempotent). */
-export async function sealSystem(ns: DurableObjectNamespace<OrgLedger>, system: SystemScope, reason: SealReason): Promise<number> {
+/** Seals a system against uploads in its organisation's ledger (null: lifts a move's seal); returns how many of its reservations are open (idempotent). */
+export async function sealSystem(ns: DurableObjectNamespace<OrgLedger>, system: SystemScope, reason: SealReason | null): Promise<number> {
   return callTwice("seal", () => ledgerOf(ns, system.organizationId).seal(system.organizationId, system.systemKey, reason));
 }
 

@@ -158,10 +158,11 @@ export class OrgLedger extends DurableObject<Env> {
     this.ctx.storage.transactionSync(() => (adoptRows(this.sql, systemKey, backups, Date.now()), settleMoveIn(this.sql, systemKey)));
   }
 
-  /** Seals a system against uploads (purge, move); returns how many of its reservations are still open. */
-  async seal(organizationId: string, systemKey: string, reason: SealReason): Promise<number> {
+  /** Seals a system against uploads (purge, move; null lifts a move's seal); returns how many of its reservations are still open. */
+  async seal(organizationId: string, systemKey: string, reason: SealReason | null): Promise<number> {
     await this.ensureBuilt(organizationId);
-    return sealSystem(this.sql, systemKey, reason, Date.now());
+    if (reason === null) this.sql.exec("DELETE FROM seals WHERE system_key = ? AND reason = 'move'", systemKey);
+    return reason === null ? 0 : sealSystem(this.sql, systemKey, reason, Date.now());
   }
 
   /** Reserves a moving system's incoming bytes here, checked against the quota in the same step. */

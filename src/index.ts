@@ -7,6 +7,7 @@ import { createDownloadLink, deleteBackupAdmin, listBackupsAdmin } from "./admin
 import { downloadByLink } from "./admin/downloads";
 import { createSystem, listAudit, listOrganizations, listSystems } from "./admin/organizations";
 import { deleteSystem, moveSystemHandler, patchSystem, resumeSystem, rotateSystem, showSystem, suspendSystem } from "./admin/systems";
+import { auditRefusals } from "./admin/refusal-audit";
 import { showCallingToken } from "./admin/token-identity";
 import type { AppEnv } from "./api/app-env";
 import { authenticate } from "./api/authenticate";
@@ -50,7 +51,7 @@ app.all("/proxy/credentials", methodNotAllowed("GET, HEAD"));
 
 // The operator plane (docs/api/operator.md): Bearer operator tokens; every path answers 401 without one.
 const admin = new Hono<AdminEnv>();
-admin.use("*", authenticateOperator);
+admin.use("*", authenticateOperator, auditRefusals);
 admin.get("/token", showCallingToken);
 admin.get("/organizations", listOrganizations);
 admin.get("/organizations/:org/systems", listSystems);

@@ -3,12 +3,12 @@
 // into its shapes: `{"backups":[…]}` with Unix-second times, `{"result":"success"}`.
 
 import type { Context } from "hono";
+import { withSystemChange } from "../admin/system-change";
 import { rotateSystemSecret } from "../admin/system-records";
 import type { AppEnv } from "../api/app-env";
 import { deleteBindings, deleteSystemBackup } from "../api/delete-backup";
 import { parseUpload, uploadBindings } from "../api/handlers";
 import { storeUpload } from "../api/upload";
-import { readSystemRecord } from "../auth/credentials";
 import { serveBackup } from "../backups/download";
 import { backupKey, systemPrefix } from "../backups/keys";
 import { listSystemBackups, type BackupMetadata } from "../backups/store";
@@ -74,10 +74,14 @@ export async function legacyDelete(c: Ctx): Promise<Response> {
  */
 export async function proxyCredentials(c: Ctx): Promise<Response> {
   const system = c.get("system");
-  const record = await readSystemRecord(c.env.SYSTEMS, system.systemKey);
-  if (!record) throw new ApiError(401, "invalid token", { headers: { "WWW-Authenticate": 'Basic realm="System Authentication"' }, data: {} });
+  const stores = { kv: c.env.SYSTEMS, db: c.env.OPERATOR_DB };
   const actor = { name: system.systemKey, clientIp: clientAddress(c.req.raw) };
-  const { systemSecret } = await rotateSystemSecret({ kv: c.env.SYSTEMS, db: c.env.OPERATOR_DB }, actor, system.systemKey, record);
+  // A rotation is a change to the system: it holds the system and reads its record afresh (docs/consistency.md).
+  const { systemSecret } = await withSystemChange(stores, system.systemKey, async (held) => {
+    if (!held.record || held.tombstone || held.record.deleted_at || held.record.suspended_at)
+      throw new ApiError(401, "invalid token", { headers: { "WWW-Authenticate": 'Basic realm="System Authentication"' }, data: {} });
+    return rotateSystemSecret(stores, actor, system.systemKey, held.record);
+  });
   return envelope(200, "credentials issued", { system_key: system.systemKey, system_secret: systemSecret });
 }
 

@@ -27,6 +27,7 @@ export function benchResult({ plan, bundle, calls, memory, latency, list, upload
     target("bundle_gzip_kib", round(bundle.gzipBytes / 1024, 1), "KiB", "<=", 32, "none (wrangler deploy --dry-run --minify, gzip -9)"),
     target("small_upload_class_a_ops", calls["upload 64 KiB (no client digest)"].r2_class_a, "R2 Class A", "=", 1, "64 KiB without a digest: one verified put"),
     target("small_upload_vs_digest_upload", smallUploads.vs_client_digest, "ratio of uploads/s", ">=", 0.9, "64 KiB with X-Checksum-SHA256, rounds interleaved"),
+    target("delete_class_a_ops", calls["delete"].r2_class_a, "R2 Class A", "=", 1, "one deletion into the recovery window: the copy's put (its get is Class B, the delete free)"),
     target("retry_upload_class_a_ops", calls["retry: the same 64 KiB again"].r2_class_a, "R2 Class A", "=", 0, "the same 64 KiB sent twice: the second"),
     target("ledger_reserve_200k_vs_empty", ledger.ratio, "ratio of reserve+release/s", ">=", 0.8, "the same calls on an organisation with no backups"),
   ];

@@ -6,6 +6,7 @@ import type { AdminEnv } from "./admin/app-env";
 import { createDownloadLink, deleteBackupAdmin, listBackupsAdmin } from "./admin/backups";
 import { downloadByLink } from "./admin/downloads";
 import { createSystem, listAudit, listOrganizations, listSystems } from "./admin/organizations";
+import { listRecoverableAdmin, restoreBackupAdmin, restoreSystemAdmin } from "./admin/recovery";
 import { deleteSystem, moveSystemHandler, patchSystem, resumeSystem, rotateSystem, showSystem, suspendSystem } from "./admin/systems";
 import { showCallingToken } from "./admin/token-identity";
 import type { AppEnv } from "./api/app-env";
@@ -14,6 +15,7 @@ import { deleteBackup, downloadBackup, listBackups, requireBackupId, uploadBacku
 import { canonicalPath } from "./http/canonical-path";
 import { errorResponse, notFoundResponse } from "./http/error-response";
 import { methodNotAllowed } from "./http/method-not-allowed";
+import { eraseEndedWindows } from "./ledger/recovery-client";
 import { hourlyMaintenance } from "./operator/maintenance";
 
 const BACKUPS = "/api/systems/backups";
@@ -48,15 +50,20 @@ admin.post("/systems/:key/move", moveSystemHandler);
 admin.get("/systems/:key/backups", listBackupsAdmin);
 admin.delete("/systems/:key/backups/:id", deleteBackupAdmin);
 admin.post("/systems/:key/backups/:id/link", createDownloadLink);
+admin.get("/systems/:key/recoverable", listRecoverableAdmin);
+admin.post("/systems/:key/recoverable/:id/restore", restoreBackupAdmin);
+admin.post("/systems/:key/restore", restoreSystemAdmin);
 admin.all("/token", methodNotAllowed("GET, HEAD"));
 admin.all("/organizations", methodNotAllowed("GET, HEAD"));
 admin.all("/organizations/:org/systems", methodNotAllowed("GET, HEAD, POST"));
 admin.all("/organizations/:org/audit", methodNotAllowed("GET, HEAD"));
 admin.all("/systems/:key", methodNotAllowed("GET, HEAD, PATCH, DELETE"));
-admin.all("/systems/:key/:action{suspend|resume|rotate|move}", methodNotAllowed("POST"));
+admin.all("/systems/:key/:action{suspend|resume|rotate|move|restore}", methodNotAllowed("POST"));
 admin.all("/systems/:key/backups", methodNotAllowed("GET, HEAD"));
 admin.all("/systems/:key/backups/:id", methodNotAllowed("DELETE"));
 admin.all("/systems/:key/backups/:id/link", methodNotAllowed("POST"));
+admin.all("/systems/:key/recoverable", methodNotAllowed("GET, HEAD"));
+admin.all("/systems/:key/recoverable/:id/restore", methodNotAllowed("POST"));
 app.route("/api/admin", admin);
 
 // Signed download links (no other credential), and the OpenAPI document of both planes.
@@ -71,6 +78,10 @@ app.onError(errorResponse);
 export { OrgLedger } from "./ledger/org-ledger";
 export default {
   fetch: app.fetch,
-  /** Hourly (wrangler.toml `[triggers]`): audit retention and one page of the index sweep. */
-  scheduled: (_controller: ScheduledController, env: Env, ctx: ExecutionContext) => ctx.waitUntil(hourlyMaintenance(env)),
+  /**
+   * Hourly (wrangler.toml `[triggers]`): audit retention, one page of the index sweep, and the
+   * erasure of what has passed its recovery window, all judged by the trigger's scheduled time.
+   */
+  scheduled: (controller: ScheduledController, env: Env, ctx: ExecutionContext) =>
+    ctx.waitUntil(Promise.all([hourlyMaintenance(env, controller.scheduledTime), eraseEndedWindows(env, controller.scheduledTime)])),
 } satisfies ExportedHandler<Env>;

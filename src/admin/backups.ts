@@ -5,13 +5,12 @@ import type { Context } from "hono";
 import { LINK_TTL_DEFAULT_SECONDS, parseLinkTtl, signDownloadLink } from "../auth/download-link";
 import { backupNotFound } from "../backups/download";
 import { backupKey, systemPrefix } from "../backups/keys";
-import { deleteBackupObject, headObject, listSystemBackups } from "../backups/store";
-import { downloadLinkSecret } from "../config";
+import { headObject, listSystemBackups } from "../backups/store";
+import { downloadLinkSecret, limitsOf } from "../config";
 import { ApiError } from "../errors";
 import { envelope } from "../http/envelope";
-import { forgetBackup } from "../ledger/client";
+import { removeBackup } from "../ledger/recovery-client";
 import { recordAudit, recordAuditQuietly } from "../operator/audit";
-import { log } from "../platform/log";
 import { rfc3339 } from "../platform/time";
 import { actor, backupIdParam, requireRole, scopedSystem } from "./access";
 import type { AdminEnv } from "./app-env";
@@ -26,17 +25,16 @@ export async function listBackupsAdmin(c: Ctx): Promise<Response> {
   return envelope(200, "backups listed", { backups, bytes_used: bytesUsed, slots_used: backups.length });
 }
 
-/** DELETE /api/admin/systems/{key}/backups/{id}: also for append-only systems (that guards the appliance's credential). */
+/** DELETE /api/admin/systems/{key}/backups/{id}: also for append-only systems (that guards the appliance's credential); recoverable for RECOVERY_DAYS. */
 export async function deleteBackupAdmin(c: Ctx): Promise<Response> {
   const { systemKey, record } = await scopedSystem(c);
   const id = backupIdParam(c);
   requireRole(c, "manager");
   const scope = { organizationId: record.organization_id, systemKey };
-  if (!(await deleteBackupObject(c.env.BACKUPS, backupKey(scope, id)))) throw backupNotFound();
-  await forgetBackup(c.env.ORG_LEDGER, scope, id).catch((err) => log.error("ledger forget failed after delete", { system: systemKey, error: err }));
   const who = actor(c);
+  const until = await removeBackup(c.env.ORG_LEDGER, scope, id, who.name, limitsOf(c.env));
   await recordAuditQuietly(c.env.OPERATOR_DB, [
-    { organizationId: scope.organizationId, actor: who.name, action: "backup.delete", target: `${systemKey}/${id}`, outcome: "ok", clientIp: who.clientIp },
+    { organizationId: scope.organizationId, actor: who.name, action: "backup.delete", target: `${systemKey}/${id}`, outcome: `ok: recoverable until ${until}`, clientIp: who.clientIp },
   ]);
   return envelope(200, "backup deleted", { id });
 }

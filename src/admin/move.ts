@@ -21,7 +21,7 @@ import type { Actor } from "./system-records";
 
 /** Everything a move touches. */
 export interface MoveStores extends PurgeStores {
-  limits: Pick<Limits, "maxSizePerOrg">;
+  limits: Pick<Limits, "maxSizePerOrg" | "recoveryDays">;
 }
 
 /** Moves a system's backups and record to `toOrg`; returns the new record and how many backups it holds there. */

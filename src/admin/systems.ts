@@ -60,15 +60,15 @@ export async function rotateSystem(c: Ctx): Promise<Response> {
   return envelope(200, "secret rotated", { system_key: systemKey, system_secret: systemSecret, system_id: rotated.system_id, organization_id: rotated.organization_id });
 }
 
-/** DELETE /api/admin/systems/{key}: retires the system; with `?purge=true` erases its backups and record. */
+/** DELETE /api/admin/systems/{key}: retires the system; with `?purge=true` removes its credentials at once and its backups into the recovery window. */
 export async function deleteSystem(c: Ctx): Promise<Response> {
   const { systemKey, record } = await scopedSystem(c);
   requireRole(c, "admin");
   const purge = c.req.query("purge");
   if (purge !== undefined && purge !== "true" && purge !== "false") throw new ApiError(400, "purge must be true or false");
   if (purge === "true") {
-    const { deleted } = await purgeSystem(stores(c), actor(c), systemKey, record);
-    return envelope(200, "system purged", { system_key: systemKey, purged: true, objects_deleted: deleted });
+    const { deleted, eraseAfter } = await purgeSystem(stores(c), actor(c), systemKey, record);
+    return envelope(200, "system purged", { system_key: systemKey, purged: true, objects_deleted: deleted, recoverable_until: eraseAfter });
   }
   const next = await changeSystemRecord(stores(c), actor(c), "system.retire", systemKey, record, (r) => (r.deleted_at ? null : { ...r, deleted_at: rfc3339() }));
   return envelope(200, "system retired", await view(c, systemKey, next));

@@ -3,19 +3,17 @@
 // error path.
 
 import type { Context, MiddlewareHandler } from "hono";
-import { backupNotFound, serveBackup } from "../backups/download";
+import { serveBackup } from "../backups/download";
 import { isBackupId } from "../backups/ids";
 import { backupKey, systemPrefix } from "../backups/keys";
 import { parseClientDigest, parseContentLength } from "../backups/request-headers";
-import { deleteBackupObject, listSystemBackups } from "../backups/store";
+import { listSystemBackups } from "../backups/store";
 import { limitsOf } from "../config";
 import { ApiError } from "../errors";
 import { clientAddress } from "../http/client-address";
 import { envelope } from "../http/envelope";
-import { requestFields } from "../http/error-response";
-import { forgetBackup } from "../ledger/client";
+import { removeBackup } from "../ledger/recovery-client";
 import { recordAuditQuietly } from "../operator/audit";
-import { log } from "../platform/log";
 import type { AppEnv } from "./app-env";
 import { checkUploadSize, storeUpload } from "./upload";
 
@@ -66,18 +64,16 @@ export async function downloadBackup(c: Ctx): Promise<Response> {
   return serveBackup(c.req.raw, c.env.BACKUPS, backupKey(c.get("system"), c.get("backupId")));
 }
 
-/** DELETE /api/systems/backups/{id}: removes the backup and frees its quota at once. */
+/**
+ * DELETE /api/systems/backups/{id}: the backup leaves the listing and the quota at once and stays
+ * recoverable by an operator for RECOVERY_DAYS (docs/recovery.md).
+ */
 export async function deleteBackup(c: Ctx): Promise<Response> {
   const system = c.get("system");
   if (system.appendOnly) throw new ApiError(403, "system is append-only: backups cannot be deleted");
   const id = c.get("backupId");
-  if (!(await deleteBackupObject(c.env.BACKUPS, backupKey(system, id)))) throw backupNotFound();
-  await forgetBackup(c.env.ORG_LEDGER, system, id).catch((err) => {
-    // The backup is gone; the ledger rebuilds or corrects its count (README, "Limits").
-    log.error("ledger forget failed after delete", { ...requestFields(c), error: err });
-  });
+  const until = await removeBackup(c.env.ORG_LEDGER, system, id, system.systemKey, limitsOf(c.env));
   const event = { organizationId: system.organizationId, actor: system.systemKey, action: "backup.delete" as const, target: `${system.systemKey}/${id}` };
-  c.executionCtx.waitUntil(recordAuditQuietly(c.env.OPERATOR_DB, [{ ...event, outcome: "ok", clientIp: clientAddress(c.req.raw) }]));
+  c.executionCtx.waitUntil(recordAuditQuietly(c.env.OPERATOR_DB, [{ ...event, outcome: `ok: recoverable until ${until}`, clientIp: clientAddress(c.req.raw) }]));
   return envelope(200, "backup deleted", { id });
 }
-

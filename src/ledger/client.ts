@@ -9,12 +9,12 @@ import { withDeadline } from "../platform/deadline";
 import { log } from "../platform/log";
 import type { CommitResult, MovedBackup, NewestBackup, OrganizationUsage, OrgLedger, ReserveResult } from "./org-ledger";
 
-function ledgerOf(ns: DurableObjectNamespace<OrgLedger>, organizationId: string) {
+export function ledgerOf(ns: DurableObjectNamespace<OrgLedger>, organizationId: string) {
   return ns.get(ns.idFromName(organizationId));
 }
 
-/** Runs one ledger call with a deadline; any failure means the quota cannot be vouched for. */
-async function call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+/** Runs one ledger call with a deadline; any failure means the quota cannot be vouched for (503). */
+export async function call<T>(operation: string, run: () => Promise<T>): Promise<T> {
   try {
     return await withDeadline(`ledger ${operation}`, TIMINGS.ledgerDeadlineMs, run);
   } catch (err) {
@@ -26,7 +26,7 @@ async function call<T>(operation: string, run: () => Promise<T>): Promise<T> {
  * Runs an idempotent ledger call, once more if it fails: its first answer may be what was lost
  * (a commit that already pruned for its backup, a forget that already freed its bytes).
  */
-async function callTwice<T>(operation: string, run: () => Promise<T>): Promise<T> {
+export async function callTwice<T>(operation: string, run: () => Promise<T>): Promise<T> {
   try {
     return await call(operation, run);
   } catch {
@@ -86,7 +86,7 @@ export async function commitUpload(
 ): Promise<Exclude<CommitResult, { refused: unknown }>> {
   const { organizationId, systemKey } = system;
   const result = await callTwice<CommitResult>("commit", () =>
-    ledgerOf(ns, organizationId).commit({ organizationId, token, systemKey, ...backup, policy: limits, quota: limits.maxSizePerOrg }) as Promise<CommitResult>,
+    ledgerOf(ns, organizationId).commit({ organizationId, token, systemKey, ...backup, policy: limits, quota: limits.maxSizePerOrg, recoveryDays: limits.recoveryDays }) as Promise<CommitResult>,
   );
   if ("refused" in result) throw refusal(result.refused);
   return result;

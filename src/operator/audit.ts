@@ -17,6 +17,10 @@ export type AuditAction =
   | "backup.link"
   | "backup.delete"
   | "backup.prune"
+  | "backup.restore"
+  | "backup.erase"
+  | "system.restore"
+  | "system.erase"
   | "token.create"
   | "token.revoke";
 

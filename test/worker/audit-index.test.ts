@@ -54,8 +54,10 @@ describe("audit trail", () => {
     const actions = trail.events.map((e) => e.action);
     expect(actions).toEqual(["backup.prune", "backup.delete", "system.resume", "system.suspend"]);
     const [prune, remove, , suspended] = trail.events;
-    expect(prune).toMatchObject({ actor: "retention", target: `${fleet.system.key}/${first.data.id}`, outcome: "ok", client_ip: null });
-    expect(remove).toMatchObject({ actor: fleet.system.key, target: `${fleet.system.key}/${fleet.backupId}`, outcome: "ok" });
+    // Both stay recoverable for RECOVERY_DAYS (docs/recovery.md), and the outcome says so.
+    expect(prune).toMatchObject({ actor: "retention", target: `${fleet.system.key}/${first.data.id}`, outcome: "ok: recoverable", client_ip: null });
+    expect(remove).toMatchObject({ actor: fleet.system.key, target: `${fleet.system.key}/${fleet.backupId}` });
+    expect(remove.outcome).toMatch(/^ok: recoverable until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     expect(suspended).toMatchObject({ actor: operator.name, target: fleet.system.key, outcome: "ok", client_ip: "198.51.100.7" });
     expect(Date.parse(suspended.at)).toBeGreaterThan(Date.now() - 60_000);
     // Another organisation sees none of it.

@@ -118,9 +118,9 @@ export function limitsOf(env: Env): Limits {
   return limits;
 }
 
-/** When a backup removed at `removedAt` (ms) leaves its recovery window. */
+/** When a backup removed at `removedAt` (ms) leaves its recovery window: RECOVERY_DAYS later, on a whole second (as the API shows it). */
 export function eraseAfter(removedAt: number, limits: Pick<Limits, "recoveryDays">): number {
-  return removedAt + limits.recoveryDays * 24 * HOUR;
+  return Math.ceil((removedAt + limits.recoveryDays * 24 * HOUR) / SECOND) * SECOND;
 }
 
 /** Parses and validates every limit; throws ConfigError naming the first bad variable. */

@@ -167,7 +167,7 @@ export class OrgLedger extends DurableObject<Env> {
   /** Erases what has passed its window by `now` (the cron's scheduled time): one page, audited. */
   async eraseDue(organizationId: string, now: number): Promise<{ erased: number; systems: number; locked: number }> {
     await this.ensureBuilt(organizationId);
-    return this.recovery.eraser.eraseDue(now);
+    return this.retryOnFault(this.recovery.eraser.eraseDue(now), { erased: 0, systems: 0, locked: 0 });
   }
 
   /** Bytes held in the recovery window (never counted against the quota), in constant time. */
@@ -176,7 +176,7 @@ export class OrgLedger extends DurableObject<Env> {
     return recoverableTotal(this.sql);
   }
 
-  /** A recovery step's answer; on a fault (logged) the alarm is set to finish the journaled step, and `failed` answered. */
+  /** A recovery step's answer; on a fault (logged) the alarm is set to finish a journaled step (the next cron, an erasure), and `failed` answered. */
   private async retryOnFault<T, F>(step: Promise<T>, failed: F): Promise<T | F> {
     try {
       return await step;

@@ -100,7 +100,8 @@ export function beginRemoval(sql: SqlStorage, systemKey: string, ids: string[], 
 /** The copy is in the recovery prefix and the original deleted: the backup is recoverable. */
 export function finishRemoval(sql: SqlStorage, systemKey: string, id: string, copied: CopiedBackup): void {
   sql.exec(
-    "UPDATE recoverable SET size = ?, sha256 = COALESCE(?, sha256), filename = COALESCE(?, filename), uploaded_at = ?, state = 'held' WHERE system_key = ? AND id = ? AND state = 'moving'",
+    // The ledger's own commit time, when it knew the backup, is the one retention ages it by after a restore.
+    "UPDATE recoverable SET size = ?, sha256 = COALESCE(?, sha256), filename = COALESCE(?, filename), uploaded_at = COALESCE(uploaded_at, ?), state = 'held' WHERE system_key = ? AND id = ? AND state = 'moving'",
     copied.size,
     copied.sha256,
     copied.filename,
@@ -176,7 +177,7 @@ export function dueRows(sql: SqlStorage, now: number, limit: number): Recoverabl
 
 /** The oldest recoverable rows that left by a retention prune: the first to give way at the bound. */
 export function oldestPruned(sql: SqlStorage, limit: number): RecoverableRow[] {
-  return sql.exec<RecoverableRow>("SELECT * FROM recoverable WHERE reason = 'pruned' AND state = 'held' ORDER BY removed_at LIMIT ?", limit).toArray();
+  return sql.exec<RecoverableRow>("SELECT * FROM recoverable WHERE reason = 'pruned' AND state = 'held' ORDER BY removed_at, id LIMIT ?", limit).toArray();
 }
 
 /** A purged system, while its window runs: `held`, or `restored` while a bucket lock keeps its record's copy. */

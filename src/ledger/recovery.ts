@@ -6,6 +6,7 @@
 
 import { backupKey, recoveryKey, type SystemScope } from "../backups/keys";
 import { backupTime, copyFromRecovery, copyToRecovery, deleteObjects, eraseObjects, headObject, type Removal } from "../backups/store";
+import { eraseAfter } from "../config";
 import { recordAuditQuietly } from "../operator/audit";
 import { log } from "../platform/log";
 import { rfc3339 } from "../platform/time";
@@ -61,7 +62,9 @@ export class RecoveryDesk {
     const rows = purged
       ? sql.exec<{ id: string; size: number; state: string }>(query, req.systemKey).toArray()
       : (req.ids as string[]).map((id) => recoverableRow(sql, req.systemKey, id)).filter((r) => r !== null && (r.state === "held" || r.state === "restoring"));
-    if (!purged && rows.length === 0) return { refused: "missing" };
+    // Already back (a retry whose first answer was lost): done, not "missing".
+    const live = (id: string) => sql.exec("SELECT 1 FROM backups WHERE system_key = ? AND id = ?", req.systemKey, id).toArray().length > 0;
+    if (!purged && rows.length === 0) return (req.ids as string[]).every(live) ? { restored: [] } : { refused: "missing" };
     const adding = rows.filter((r) => r!.state === "held").reduce((sum, r) => sum + r!.size, 0);
     if (req.quota > 0 && adding > 0 && usageTotal(sql) + adding > req.quota) return { refused: "quota" };
     const started = rows.map((r) => r!.id).filter((id) => beginRestore(sql, req.systemKey, id, 0) === "ok");
@@ -134,7 +137,7 @@ export class RecoveryDesk {
   async resume(now: number, recoveryDays: number): Promise<void> {
     const { sql } = this.host;
     const doomed = sql.exec<{ system_key: string; id: string }>("SELECT system_key, id FROM backups WHERE doomed = 1 LIMIT ?", RESUME_BATCH).toArray();
-    const stamp = { removedAt: now, removedBy: "retention", reason: "pruned" as const, eraseAfter: now + recoveryDays * 86_400_000 };
+    const stamp = { removedAt: now, removedBy: "retention", reason: "pruned" as const, eraseAfter: eraseAfter(now, { recoveryDays }) };
     for (const [systemKey, rows] of Map.groupBy(doomed, (row) => row.system_key)) beginRemoval(sql, systemKey, rows.map((r) => r.id), stamp);
     const steps = [
       ["moving", (k: string, ids: string[]) => this.move(k, ids)],

@@ -179,7 +179,8 @@ export async function injectIntoLedger(injector: FaultInjector, organizationId: 
   const stub = env.ORG_LEDGER.get(env.ORG_LEDGER.idFromName(organizationId));
   await runInDurableObject(stub, (instance) => {
     const holder = instance as unknown as { env: Env };
-    holder.env = { ...holder.env, BACKUPS: injector.wrap(holder.env.BACKUPS, "LEDGER.BACKUPS") };
+    // The bare binding (the same bucket), never the previous wrapper: a later injection replaces an earlier one.
+    holder.env = { ...holder.env, BACKUPS: injector.wrap(env.BACKUPS, "LEDGER.BACKUPS") };
   });
 }
 

@@ -8,6 +8,7 @@ import { downloadByLink } from "./admin/downloads";
 import { createSystem, listAudit, listOrganizations, listSystems } from "./admin/organizations";
 import { listRecoverableAdmin, restoreBackupAdmin, restoreSystemAdmin } from "./admin/recovery";
 import { deleteSystem, moveSystemHandler, patchSystem, resumeSystem, rotateSystem, showSystem, suspendSystem } from "./admin/systems";
+import { auditRefusals } from "./admin/refusal-audit";
 import { showCallingToken } from "./admin/token-identity";
 import type { AppEnv } from "./api/app-env";
 import { authenticate } from "./api/authenticate";
@@ -34,7 +35,7 @@ app.all(BACKUP, methodNotAllowed("GET, HEAD, DELETE"));
 
 // The operator plane (docs/api/operator.md): Bearer operator tokens; every path answers 401 without one.
 const admin = new Hono<AdminEnv>();
-admin.use("*", authenticateOperator);
+admin.use("*", authenticateOperator, auditRefusals);
 admin.get("/token", showCallingToken);
 admin.get("/organizations", listOrganizations);
 admin.get("/organizations/:org/systems", listSystems);

@@ -43,7 +43,7 @@ export async function restoreBackupAdmin(c: Ctx): Promise<Response> {
   const { systemKey, organizationId, record } = await scopedSystemOrPurged(c);
   const id = backupIdParam(c);
   requireRole(c, "manager");
-  if (!record) throw new ApiError(409, "the system is purged: restore the system first");
+  if (!record || record.purged_at) throw new ApiError(409, "the system is purged: restore the system first");
   const scope = { organizationId, systemKey };
   const who = actor(c);
   const event = { organizationId, actor: who.name, action: "backup.restore" as const, target: `${systemKey}/${id}`, clientIp: who.clientIp };

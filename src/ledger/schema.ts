@@ -58,6 +58,11 @@ const MIGRATIONS: Migration[] = [
     statements: ["ALTER TABLE backups ADD COLUMN sha256 TEXT"],
   },
   {
+    // Systems being purged or moved, or gone: no reservation or commit for them (seals.ts).
+    name: "seals",
+    statements: ["CREATE TABLE IF NOT EXISTS seals (system_key TEXT PRIMARY KEY, reason TEXT NOT NULL, at INTEGER NOT NULL)"],
+  },
+  {
     // The recovery window (docs/recovery.md): removed backups, their removal and their state
     // (moving → held → restoring, or restored while a bucket lock keeps the copy), purged
     // systems, and the recoverable bytes as a running total (apart from `totals`: never quota).

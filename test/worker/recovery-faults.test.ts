@@ -168,3 +168,22 @@ describe("R2 bucket locks (error 10069) are 'not yet'", () => {
     await expectLedgerEqualsR2(f);
   });
 });
+
+describe("what one deletion costs in storage operations (docs/recovery.md)", () => {
+  it("one R2 Class A (the copy's put) and one Class B (its get) plus a free delete; the appliance's list stays 2 calls", async () => {
+    const { org, system } = await newFleetOrg();
+    const id = (await json(await client(system).upload(patternBytes(700, 5), "c.tar.gz"))).data.id as string;
+    await client(system).remove((await json(await client(system).upload(patternBytes(300, 6), "w.tar.gz"))).data.id); // the window's first registration
+    const counter = new FaultInjector();
+    await injectIntoLedger(counter, org);
+    expect((await client(system, counter.overrides()).remove(id)).status).toBe(200);
+    const r2 = counter.calls.filter((c) => c.binding === "LEDGER.BACKUPS" || c.binding === "BACKUPS").map((c) => c.method);
+    expect(r2.filter((m) => m === "put" || m === "list")).toEqual(["put"]); // Class A
+    expect(r2.filter((m) => m === "get" || m === "head")).toEqual(["get"]); // Class B
+    expect(r2.filter((m) => m === "delete")).toEqual(["delete"]);
+    expect(counter.callsTo("ORG_LEDGER").map((c) => c.method)).toEqual(["removeBackups"]);
+    const lister = new FaultInjector();
+    expect((await client(system, lister.overrides()).list()).status).toBe(200);
+    expect(lister.calls.map((c) => `${c.binding}.${c.method}`)).toEqual(["SYSTEMS.get", "BACKUPS.list"]);
+  });
+});

@@ -26,6 +26,8 @@ export function devArguments(userArgs) {
     if (name === "persist-to" && hasFlag(userArgs, "remote", "r")) continue;
     if (flagValue(userArgs, name) === undefined) args.push(`--${name}`, value);
   }
+  // Local alert receivers are plain http (FLEET: https only, except for local development).
+  if (!hasFlag(userArgs, "remote", "r")) args.push("--var", "ALERT_ALLOW_HTTP:1");
   return [...args, ...userArgs];
 }
 

@@ -190,7 +190,10 @@ describe("the OpenAPI document", () => {
   it("is what every test response is held to: the check fails on any drift", async () => {
     const reply = (status: number, body: unknown, headers: Record<string, string> = {}) =>
       new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json", ...headers } });
-    const system = { system_key: "k", system_id: "i", organization_id: "o", status: "active", append_only: false, registered_at: null, backups: 0, bytes_used: 0, last_backup_at: null };
+    const system = {
+      ...{ system_key: "k", system_id: "i", organization_id: "o", name: null, notes: null, status: "active", health: "ok", append_only: false, registered_at: null },
+      ...{ backups: 0, bytes_used: 0, last_backup_at: null, last_seen_at: null, last_refused_at: null, last_refused_reason: null },
+    };
     const url = "https://vault.test/api/admin/systems/k";
     await expect(checkConformance("GET", url, reply(200, { code: 200, message: "ok", data: system }))).resolves.toBeUndefined();
     const drifts: [string, Response][] = [

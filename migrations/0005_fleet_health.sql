@@ -51,3 +51,12 @@ CREATE TABLE health_sweep (
   partial      TEXT,                     -- JSON tally of after_org so far
   pass_started_at TEXT                   -- when the current pass began (summaries older than it are of emptied organisations)
 );
+
+-- Uploads per organisation and result (`stored`, or the refusal: `size`, `quota`, `rate`), counted
+-- in the background beside last_backup_at and the refusal: vault_uploads_total in the metrics.
+CREATE TABLE upload_counts (
+  organization_id TEXT NOT NULL,
+  result          TEXT NOT NULL,
+  count           INTEGER NOT NULL,
+  PRIMARY KEY (organization_id, result)
+);

@@ -62,7 +62,7 @@ export async function uploadBackup(c: Ctx): Promise<Response> {
     throw err;
   }
   const { created, backup } = outcome;
-  if (created) c.executionCtx.waitUntil(noteBackup(db, system.systemKey));
+  if (created) c.executionCtx.waitUntil(noteBackup(db, system));
   // A retry of the newest backup stores nothing: 200 with that backup (CONTRACT: retries are idempotent).
   return created ? envelope(201, "backup stored", backup) : envelope(200, "backup already stored", backup);
 }

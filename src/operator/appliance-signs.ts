@@ -3,8 +3,11 @@
 // isolate), the commit time of a new backup, and an upload the vault refused.
 
 import { log } from "../platform/log";
-import { recordRefusal, recordSeen, seenHour, type ActivitySubject } from "./system-activity";
-import { recordBackupAt } from "./system-profile";
+import { rfc3339 } from "../platform/time";
+import { d1 } from "./d1";
+import { recordSeen, refusalStatement, seenHour, type ActivitySubject } from "./system-activity";
+import { backupAtStatement } from "./system-profile";
+import { countUploadStatement } from "./upload-counts";
 
 /** The hour already recorded per system key in this isolate; cleared when it grows past the bound. */
 const seenMemo = new Map<string, string>();
@@ -22,14 +25,22 @@ export function noteSeen(db: D1Database, subject: ActivitySubject, at = Date.now
   });
 }
 
-/** Records a new backup's commit time (errors logged: the listing repairs it from the ledger). */
-export function noteBackup(db: D1Database, systemKey: string, at = Date.now()): Promise<void> {
-  return recordBackupAt(db, systemKey, at).catch((err) => log.error("last backup not recorded", { system: systemKey, error: err }));
+/** Records a new backup's commit time and counts the upload, in one D1 batch (errors logged: the listing repairs the time from the ledger). */
+export function noteBackup(db: D1Database, subject: ActivitySubject, at = Date.now()): Promise<void> {
+  const writing = d1("backup noted", () => db.batch([backupAtStatement(db, subject.systemKey, rfc3339(at)), countUploadStatement(db, subject.organizationId, "stored")]));
+  return writing.then(
+    () => undefined,
+    (err) => log.error("last backup not recorded", { system: subject.systemKey, error: err }),
+  );
 }
 
-/** Records a refused upload with its reason (errors logged). */
+/** Records a refused upload with its reason, and counts it (errors logged). */
 export function noteRefusal(db: D1Database, subject: ActivitySubject, reason: string, at = Date.now()): Promise<void> {
-  return recordRefusal(db, subject, reason, at).catch((err) => log.error("refusal not recorded", { system: subject.systemKey, error: err }));
+  const writing = d1("refusal noted", () => db.batch([refusalStatement(db, subject, reason, at), countUploadStatement(db, subject.organizationId, reason)]));
+  return writing.then(
+    () => undefined,
+    (err) => log.error("refusal not recorded", { system: subject.systemKey, error: err }),
+  );
 }
 
 /** The refusal reason of an upload answered `status` with `message`, or null when it is not a refusal (413, 429). */

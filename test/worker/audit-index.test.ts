@@ -127,7 +127,8 @@ describe("operator index", () => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const response = await admin(operator, "GET", `/organizations/${fleet.org}/systems?limit=2${cursor ? `&cursor=${cursor}` : ""}`);
+      // In key order on request (the default is the most silent first: fleet-health.test.ts).
+      const response = await admin(operator, "GET", `/organizations/${fleet.org}/systems?sort=system_key&limit=2${cursor ? `&cursor=${cursor}` : ""}`);
       const { data } = await json(response);
       keys.push(...data.systems.map((s: { system_key: string }) => s.system_key));
       cursor = data.cursor;

@@ -109,7 +109,7 @@ describe("authorization matrix", () => {
     expect(JSON.stringify(data)).not.toContain(b.org);
   });
 
-  it("GET /health and GET /systems?q= show exactly the organisations in scope, to every role", async () => {
+  it("GET /health, GET /systems?q= and GET /metrics show exactly the organisations in scope, to every role", async () => {
     const a = await newFleetOrg();
     const b = await newFleetOrg();
     await hourlyMaintenance(env);
@@ -121,6 +121,12 @@ describe("authorization matrix", () => {
       expect(found.data.systems).toEqual([]);
       const own = await json(await admin(operator, "GET", `/systems?q=${a.system.key}`));
       expect(own.data.systems.map((s: { system_key: string }) => s.system_key)).toEqual([a.system.key]);
+      const metrics = await (await admin(operator, "GET", "/metrics")).text();
+      expect(metrics).toContain(`organization="${a.org}"`);
+      expect(metrics).not.toContain(b.org);
+      const foreign = await admin(operator, "GET", `/metrics?organization=${b.org}`);
+      expect(foreign.status).toBe(404);
+      await foreign.body?.cancel();
     }
   });
 });

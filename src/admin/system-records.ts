@@ -6,6 +6,7 @@ import { generateSecret, generateSystemCredentials, type SystemRecord } from "..
 import { auditStatement, recordAuditQuietly, type AuditAction } from "../operator/audit";
 import { d1 } from "../operator/d1";
 import { removeSystemStatement, upsertSystemStatement } from "../operator/system-index";
+import { forgetProfileStatements } from "../operator/system-profile";
 import { log } from "../platform/log";
 
 /** The stores a record change touches. */
@@ -83,6 +84,7 @@ export async function eraseSystemRecord(stores: RecordStores, actor: Actor, syst
   await d1("erase system", () =>
     stores.db.batch([
       removeSystemStatement(stores.db, systemKey),
+      ...forgetProfileStatements(stores.db, systemKey),
       auditStatement(stores.db, { organizationId: record.organization_id, actor: actor.name, action: "system.purge", target: systemKey, outcome, clientIp: actor.clientIp }),
     ]),
   );

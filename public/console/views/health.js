@@ -4,9 +4,8 @@
 
 import { callAllPages } from "../api.js";
 import { el, emptyState, pageHeading, replace, showTrail } from "../elements.js";
-import { ageMs, ageText, timeText } from "../quantities.js";
+import { ageMs, ageText, bytesText, exactBytes, percentText, timeText } from "../quantities.js";
 import { parsePage, parseSort, rowsTable } from "../table.js";
-import { quotaBar } from "./organizations.js";
 
 const STATES = ["refused", "never", "stale", "ok", "suspended", "retired"];
 
@@ -25,7 +24,7 @@ export async function healthView({ main, trail, state, keepState, stillCurrent }
     { key: "attention", label: "Need attention", numeric: true, cell: (row) => row.attention ? el("strong", { class: "stale" }, String(row.attention)) : "0" },
     ...STATES.map((s) => ({ key: s, label: s === "never" ? "Never" : s[0].toUpperCase() + s.slice(1), numeric: true, value: (row) => row.systems?.[s] ?? 0 })),
     { key: "most_silent", label: "Most silent", value: (row) => (row.most_silent ? -ageMs(row.most_silent.silent_since) : null), cell: mostSilentCell },
-    { key: "bytes_used", label: "Storage used", numeric: true, cell: quotaBar },
+    { key: "bytes_used", label: "Storage used", numeric: true, cell: (row) => el("span", { title: exactBytes(row.bytes_used ?? 0), class: "nowrap" }, bytesText(row.bytes_used ?? 0), row.quota_bytes ? ` (${percentText(row.bytes_used ?? 0, row.quota_bytes)})` : "") },
   ];
   let tableState = { sort: state.get("sort") ?? "", page: parsePage(state.get("page")) + 1 };
   const remember = () => keepState({ q: filter.value.trim(), troubled: troubledOnly.checked ? "1" : "", sort: tableState.sort, page: tableState.page > 1 ? tableState.page : "" });
@@ -76,6 +75,11 @@ function mostSilentCell(row) {
   if (!silent) return "–";
   const since = silent.silent_since ? `silent ${ageText(ageMs(silent.silent_since))}` : "never backed up";
   return el("span", { class: "most-silent" },
-    el("a", { href: `#/system/${encodeURIComponent(silent.system_key)}` }, silent.name || silent.system_key),
+    el("a", { href: `#/system/${encodeURIComponent(silent.system_key)}`, title: silent.system_key }, silent.name || shortKey(silent.system_key)),
     el("span", { class: "hint", title: silent.silent_since ? timeText(silent.silent_since) : undefined }, ` ${since}`));
+}
+
+/** A long key cut to its start ("NETH-daa443ef…"); the whole key is the link's title. */
+function shortKey(key) {
+  return key.length > 16 ? `${key.slice(0, 13)}…` : key;
 }

@@ -9,6 +9,7 @@ import { fleetHealth, searchSystems } from "./admin/fleet";
 import { metrics } from "./admin/metrics";
 import { createSystem, listAudit, listOrganizations, listSystems } from "./admin/organizations";
 import { deleteSystem, moveSystemHandler, patchSystem, resumeSystem, rotateSystem, showSystem, suspendSystem } from "./admin/systems";
+import { auditRefusals } from "./admin/refusal-audit";
 import { patchSettings, sendTestAlert, showSettings } from "./admin/settings";
 import { showCallingToken } from "./admin/token-identity";
 import type { AppEnv } from "./api/app-env";
@@ -37,7 +38,7 @@ app.all(BACKUP, methodNotAllowed("GET, HEAD, DELETE"));
 
 // The operator plane (docs/api/operator.md): Bearer operator tokens; every path answers 401 without one.
 const admin = new Hono<AdminEnv>();
-admin.use("*", authenticateOperator);
+admin.use("*", authenticateOperator, auditRefusals);
 admin.get("/token", showCallingToken);
 admin.get("/health", fleetHealth);
 admin.get("/metrics", metrics);

@@ -11,7 +11,7 @@ import { sweepIndexPage } from "./index-sweep";
 
 /**
  * Removes audit events past AUDIT_RETENTION_DAYS, sweeps one page of KV into the index, then
- * evaluates health (up to 100,000 systems a run) and queues one alert per transition, at `now`.
+ * evaluates health (up to 120,000 systems a run) and queues one alert per transition, at `now`.
  */
 export async function hourlyMaintenance(env: Env, now = Date.now()) {
   const auditPruned = await pruneAuditEvents(env.OPERATOR_DB, limitsOf(env).auditRetentionDays, now);

@@ -3,11 +3,11 @@
 // or 403); outside it the answer is 404, exactly as for something that does not exist. No
 // refusal changes anything in KV, R2, D1 or the ledgers.
 
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { OPERATOR_ROLES, roleAllows, type OperatorRole } from "../../src/auth/operator-token";
 import { json, newOrg } from "./helpers";
 import { admin, newFleetOrg, newOperator, storageSnapshot } from "./operator-helpers";
-import { env } from "cloudflare:workers";
 import { hourlyMaintenance } from "../../src/operator/maintenance";
 
 interface Endpoint {
@@ -74,6 +74,11 @@ describe("authorization matrix", () => {
     if (response.status >= 400) {
       expect(await storageSnapshot(orgs, keys)).toBe(before);
       expect(body.data).toBeNull();
+      // Every refusal is in the audit trail: its organisation's when in scope, else the fleet-wide one.
+      const refusal = await env.OPERATOR_DB.prepare("SELECT outcome FROM audit_events WHERE organization_id = ? AND actor = ? ORDER BY seq DESC LIMIT 1")
+        .bind(inScope ? own.org : "*", operator.name)
+        .first<{ outcome: string }>();
+      expect(refusal?.outcome).toBe(`denied: ${response.status} ${body.message}`);
       // A foreign organisation, system or backup looks exactly like one that does not exist.
       if (response.status === 404) expect(body.message).toMatch(/^(organization|system|backup) not found$/);
     }
@@ -109,15 +114,6 @@ describe("authorization matrix", () => {
     expect(JSON.stringify(data)).not.toContain(b.org);
   });
 
-  it("GET /systems/{key}/backups says how many retention slots are used, and of how many", async () => {
-    const a = await newFleetOrg();
-    const operator = await newOperator("reader", [a.org]);
-    const response = await admin(operator, "GET", `/systems/${a.system.key}/backups`);
-    const { data } = await json(response);
-    expect(response.status).toBe(200);
-    expect(data).toMatchObject({ slots_used: 1, slots_limit: 10, bytes_used: `backup of ${a.system.key}`.length }); // BACKUP_MAX_PER_SYSTEM's default
-  });
-
   it("GET /health, GET /systems?q= and GET /metrics show exactly the organisations in scope, to every role", async () => {
     const a = await newFleetOrg();
     const b = await newFleetOrg();
@@ -137,5 +133,14 @@ describe("authorization matrix", () => {
       expect(foreign.status).toBe(404);
       await foreign.body?.cancel();
     }
+  });
+
+  it("GET /systems/{key}/backups says how many retention slots are used, and of how many", async () => {
+    const a = await newFleetOrg();
+    const operator = await newOperator("reader", [a.org]);
+    const response = await admin(operator, "GET", `/systems/${a.system.key}/backups`);
+    const { data } = await json(response);
+    expect(response.status).toBe(200);
+    expect(data).toMatchObject({ slots_used: 1, slots_limit: 10, bytes_used: `backup of ${a.system.key}`.length }); // BACKUP_MAX_PER_SYSTEM's default
   });
 });

@@ -5,10 +5,13 @@ import { authenticateOperator } from "./admin/authenticate";
 import type { AdminEnv } from "./admin/app-env";
 import { createDownloadLink, deleteBackupAdmin, listBackupsAdmin } from "./admin/backups";
 import { downloadByLink } from "./admin/downloads";
+import { fleetHealth, searchSystems } from "./admin/fleet";
+import { metrics } from "./admin/metrics";
 import { createSystem, listAudit, listOrganizations, listSystems } from "./admin/organizations";
 import { listRecoverableAdmin, restoreBackupAdmin, restoreSystemAdmin } from "./admin/recovery";
 import { deleteSystem, moveSystemHandler, patchSystem, resumeSystem, rotateSystem, showSystem, suspendSystem } from "./admin/systems";
 import { auditRefusals } from "./admin/refusal-audit";
+import { patchSettings, sendTestAlert, showSettings } from "./admin/settings";
 import { showCallingToken } from "./admin/token-identity";
 import type { AppEnv } from "./api/app-env";
 import { authenticate } from "./api/authenticate";
@@ -17,6 +20,8 @@ import { canonicalPath } from "./http/canonical-path";
 import { errorResponse, notFoundResponse } from "./http/error-response";
 import { methodNotAllowed } from "./http/method-not-allowed";
 import { eraseEndedWindows } from "./ledger/recovery-client";
+import { deliverAlertBatch } from "./operator/alert-delivery";
+import type { AlertDelivery } from "./operator/alert-messages";
 import { hourlyMaintenance } from "./operator/maintenance";
 
 const BACKUPS = "/api/systems/backups";
@@ -37,10 +42,16 @@ app.all(BACKUP, methodNotAllowed("GET, HEAD, DELETE"));
 const admin = new Hono<AdminEnv>();
 admin.use("*", authenticateOperator, auditRefusals);
 admin.get("/token", showCallingToken);
+admin.get("/health", fleetHealth);
+admin.get("/metrics", metrics);
+admin.get("/systems", searchSystems);
 admin.get("/organizations", listOrganizations);
 admin.get("/organizations/:org/systems", listSystems);
 admin.post("/organizations/:org/systems", createSystem);
 admin.get("/organizations/:org/audit", listAudit);
+admin.get("/organizations/:org/settings", showSettings);
+admin.patch("/organizations/:org/settings", patchSettings);
+admin.post("/organizations/:org/settings/test-alert", sendTestAlert);
 admin.get("/systems/:key", showSystem);
 admin.patch("/systems/:key", patchSystem);
 admin.delete("/systems/:key", deleteSystem);
@@ -56,8 +67,13 @@ admin.post("/systems/:key/recoverable/:id/restore", restoreBackupAdmin);
 admin.post("/systems/:key/restore", restoreSystemAdmin);
 admin.all("/token", methodNotAllowed("GET, HEAD"));
 admin.all("/organizations", methodNotAllowed("GET, HEAD"));
+admin.all("/health", methodNotAllowed("GET, HEAD"));
+admin.all("/metrics", methodNotAllowed("GET, HEAD"));
+admin.all("/systems", methodNotAllowed("GET, HEAD"));
 admin.all("/organizations/:org/systems", methodNotAllowed("GET, HEAD, POST"));
 admin.all("/organizations/:org/audit", methodNotAllowed("GET, HEAD"));
+admin.all("/organizations/:org/settings", methodNotAllowed("GET, HEAD, PATCH"));
+admin.all("/organizations/:org/settings/test-alert", methodNotAllowed("POST"));
 admin.all("/systems/:key", methodNotAllowed("GET, HEAD, PATCH, DELETE"));
 admin.all("/systems/:key/:action{suspend|resume|rotate|move|restore}", methodNotAllowed("POST"));
 admin.all("/systems/:key/backups", methodNotAllowed("GET, HEAD"));
@@ -80,9 +96,11 @@ export { OrgLedger } from "./ledger/org-ledger";
 export default {
   fetch: app.fetch,
   /**
-   * Hourly (wrangler.toml `[triggers]`): audit retention, one page of the index sweep, and the
-   * erasure of what has passed its recovery window, all judged by the trigger's scheduled time.
+   * Hourly (wrangler.toml `[triggers]`): audit retention, the index sweep, health and alerts, and
+   * the erasure of what has passed its recovery window, all judged by the trigger's scheduled time.
    */
   scheduled: (controller: ScheduledController, env: Env, ctx: ExecutionContext) =>
     ctx.waitUntil(Promise.all([hourlyMaintenance(env, controller.scheduledTime), eraseEndedWindows(env, controller.scheduledTime)])),
+  /** The alert queue's consumer (wrangler.toml `[[queues.consumers]]`): signed webhook deliveries with retries. */
+  queue: (batch: MessageBatch, env: Env) => deliverAlertBatch(batch as MessageBatch<AlertDelivery>, env),
 } satisfies ExportedHandler<Env>;

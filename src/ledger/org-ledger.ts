@@ -7,6 +7,7 @@ import { DurableObject } from "cloudflare:workers";
 import { selectVictims } from "../backups/retention";
 import { eraseAfter, limitsOf, TIMINGS, uploadLifetimeMs } from "../config";
 import { recordAuditQuietly } from "../operator/audit";
+import type { RetentionOverrides } from "../operator/org-settings";
 import { log } from "../platform/log";
 import { rfc3339 } from "../platform/time";
 import { hasRow, liveBackups, newestBackup, tombstone } from "./backup-rows";
@@ -21,6 +22,7 @@ import { migrateLedger } from "./schema";
 import { reserveMove, sealOf, sealSystem, settleMoveIn, type SealReason } from "./seals";
 import { adoptRows, forgetSystemRows, systemRows, systemsUsage, type MovedBackup, type OrganizationUsage } from "./system-rows";
 import { recoverableTotal, usageTotal } from "./totals";
+import { RETENTION_META, tightenPolicy } from "./retention-overrides";
 
 const TOMBSTONE_LIFETIME_MS = 2 * 86_400_000;
 const PRUNE_BATCH = 1000;
@@ -120,7 +122,7 @@ export class OrgLedger extends DurableObject<Env> {
     }
     // While a rebuild runs, the system's older backups may not be known yet: prune nothing.
     if (!built) return { stored: true, pruned: [] };
-    const victims = selectVictims(live, req.policy, now);
+    const victims = selectVictims(live, tightenPolicy(req.policy, this.meta.getJson<RetentionOverrides>(RETENTION_META)), now);
     // In the same synchronous step: out of the rows and the quota, into the recovery window.
     const stamp = { removedAt: now, removedBy: "retention", reason: "pruned" as const, eraseAfter: eraseAfter(now, req) };
     beginRemoval(this.sql, req.systemKey, victims, stamp);
@@ -129,6 +131,11 @@ export class OrgLedger extends DurableObject<Env> {
       return this.scheduleAlarm();
     });
     return { stored: true, pruned: victims };
+  }
+
+  /** Stores the organisation's retention overrides (its settings); every later commit applies them. */
+  async setRetention(overrides: RetentionOverrides): Promise<void> {
+    this.meta.set(RETENTION_META, JSON.stringify(overrides));
   }
 
   /**

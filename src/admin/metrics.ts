@@ -1,6 +1,6 @@
 // GET /api/admin/metrics (reader): the organisations in scope as OpenMetrics text for Prometheus.
-// Storage calls per scrape: one D1 query for the health counts, one for the upload counts, one
-// ledger call per organisation (at most METRICS_MAX_ORGANIZATIONS; narrow a larger scope with
+// Storage calls per scrape: one D1 query for the health counts, one for the upload counts, two
+// ledger calls per organisation (usage, recoverable bytes) (at most METRICS_MAX_ORGANIZATIONS; narrow a larger scope with
 // `?organization=`), and with `?detail=systems` one more D1 query (at most METRICS_MAX_SYSTEMS).
 
 import type { Context } from "hono";
@@ -8,6 +8,7 @@ import { ORGANIZATION_ID_PATTERN } from "../auth/secret";
 import { limitsOf } from "../config";
 import { ApiError } from "../errors";
 import { organizationUsage } from "../ledger/client";
+import { recoverableBytes } from "../ledger/recovery-client";
 import { d1 } from "../operator/d1";
 import { HEALTH_STATES } from "../operator/health";
 import { OPENMETRICS_CONTENT_TYPE, renderOpenMetrics, type MetricFamily, type Sample } from "../operator/metrics-text";
@@ -48,11 +49,12 @@ export async function metrics(c: Ctx): Promise<Response> {
     throw new ApiError(400, `more than ${METRICS_MAX_ORGANIZATIONS} organizations in scope: narrow the scrape with ?organization=`);
   const uploads = await readUploadCounts(db, scope);
   const orgs = health.map((h) => h.organization_id);
-  const usage = new Map<string, { backups: number; bytes: number }>();
+  const usage = new Map<string, { backups: number; bytes: number; recoverable: number }>();
   for (let i = 0; i < orgs.length; i += USAGE_CONCURRENCY) {
     const batch = orgs.slice(i, i + USAGE_CONCURRENCY);
     const answers = await Promise.all(batch.map((o) => organizationUsage(c.env.ORG_LEDGER, o, [])));
-    batch.forEach((o, j) => usage.set(o, { backups: answers[j].backups, bytes: answers[j].bytes }));
+    const recoverable = await Promise.all(batch.map((o) => recoverableBytes(c.env.ORG_LEDGER, o)));
+    batch.forEach((o, j) => usage.set(o, { backups: answers[j].backups, bytes: answers[j].bytes, recoverable: recoverable[j] }));
   }
   const quota = limitsOf(c.env).maxSizePerOrg;
   const perOrg = (value: (o: string) => number): Sample[] => orgs.map((o) => ({ labels: { organization: o }, value: value(o) }));
@@ -66,7 +68,7 @@ export async function metrics(c: Ctx): Promise<Response> {
     { name: "vault_backups", type: "gauge", help: "Committed backups per organisation.", samples: perOrg((o) => usage.get(o)!.backups) },
     { name: "vault_stored_bytes", type: "gauge", help: "Bytes of committed backups per organisation.", samples: perOrg((o) => usage.get(o)!.bytes) },
     { name: "vault_quota_bytes", type: "gauge", help: "The organisation quota in bytes (absent when disabled).", samples: quota === 0 ? [] : perOrg(() => quota) },
-    { name: "vault_recoverable_bytes", type: "gauge", help: "Bytes still recoverable after deletion (0 until the recovery window exists).", samples: perOrg(() => 0) },
+    { name: "vault_recoverable_bytes", type: "gauge", help: "Bytes still recoverable after deletion (the recovery window; not counted against the quota).", samples: perOrg((o) => usage.get(o)!.recoverable) },
     {
       name: "vault_uploads",
       type: "counter",

@@ -18,13 +18,17 @@ import { readPurgedSystem, undoPurge, type PurgedSystem } from "./purge-recovery
 type Ctx = Context<AdminEnv>;
 
 /**
- * The system in the path: its KV record, or (once purged) what its purge kept, when its
- * organisation is in scope; else 404, exactly as for a system that never existed.
+ * The system in the path: its KV record (null once purged), or what its purge kept while the
+ * window runs, when its organisation is in scope; else 404, exactly as for a system that never
+ * existed (after `system.erase` too).
  */
 async function scopedSystemOrPurged(c: Ctx): Promise<{ systemKey: string; organizationId: string; record: SystemRecord | null; purged: PurgedSystem | null }> {
   const systemKey = c.req.param("key") ?? "";
   if (!SYSTEM_KEY_PATTERN.test(systemKey)) throw new ApiError(400, "invalid system key");
-  const record = await readSystemRecord(c.env.SYSTEMS, systemKey);
+  const stored = await readSystemRecord(c.env.SYSTEMS, systemKey);
+  // A purge leaves a tombstone record (`purged_at`, a secret nobody knows): that is no system.
+  // Only the purge's kept copy answers for it, until the cron erases it at the window's end.
+  const record = stored && !stored.purged_at ? stored : null;
   const purged = record && !record.deleted_at ? null : await readPurgedSystem(c.env.BACKUPS, systemKey);
   const organizationId = record?.organization_id ?? purged?.record.organization_id;
   if (!organizationId || !inScope(c.get("operator"), organizationId)) throw new ApiError(404, "system not found");
@@ -43,7 +47,7 @@ export async function restoreBackupAdmin(c: Ctx): Promise<Response> {
   const { systemKey, organizationId, record } = await scopedSystemOrPurged(c);
   const id = backupIdParam(c);
   requireRole(c, "manager");
-  if (!record || record.purged_at) throw new ApiError(409, "the system is purged: restore the system first");
+  if (!record) throw new ApiError(409, "the system is purged: restore the system first");
   const scope = { organizationId, systemKey };
   const who = actor(c);
   const event = { organizationId, actor: who.name, action: "backup.restore" as const, target: `${systemKey}/${id}`, clientIp: who.clientIp };

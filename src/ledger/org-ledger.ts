@@ -19,7 +19,7 @@ import type { CommitRequest, CommitResult, RemovalRequest, RemovalResult, Repeat
 import { RecoveryDesk } from "./recovery";
 import { beginRemoval, listRecoverable, recordPurge, type RecoverableBackup } from "./recovery-rows";
 import { migrateLedger } from "./schema";
-import { reserveMove, sealOf, sealSystem, settleMoveIn, type SealReason } from "./seals";
+import { liftPurgeSeal, reserveMove, sealOf, sealSystem, settleMoveIn, type SealReason } from "./seals";
 import { adoptRows, forgetSystemRows, systemRows, systemsUsage, type MovedBackup, type OrganizationUsage } from "./system-rows";
 import { recoverableTotal, usageTotal } from "./totals";
 import { RETENTION_META, tightenPolicy } from "./retention-overrides";
@@ -162,10 +162,10 @@ export class OrgLedger extends DurableObject<Env> {
     return { removed_at: rfc3339(row.removed_at), erase_after: rfc3339(row.erase_after) };
   }
 
-  /** Ends a purge that was undone (the cron then erases only its record's copy, kept so far by a lock or not). */
+  /** Ends a purge that was undone: its seal goes, so the system uploads again (the cron then erases only its record's copy). */
   async liftPurge(organizationId: string, systemKey: string): Promise<void> {
     await this.ensureBuilt(organizationId);
-    this.sql.exec("UPDATE purges SET state = 'restored' WHERE system_key = ?", systemKey);
+    this.ctx.storage.transactionSync(() => (this.sql.exec("UPDATE purges SET state = 'restored' WHERE system_key = ?", systemKey), liftPurgeSeal(this.sql, systemKey)));
   }
 
   /** The system's recoverable backups, most recently removed first. */

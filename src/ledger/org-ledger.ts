@@ -10,7 +10,8 @@ import { recordAuditQuietly } from "../operator/audit";
 import type { RetentionOverrides } from "../operator/org-settings";
 import { log } from "../platform/log";
 import { rfc3339 } from "../platform/time";
-import { hasRow, liveBackups, newestBackup, tombstone } from "./backup-rows";
+import { newestBackup, tombstone } from "./backup-rows";
+import { admitCommit } from "./commit-rows";
 import { LedgerMeta } from "./meta";
 import { newPass, outsideBackupHours, type SyncPass } from "./r2-sync";
 import { SyncRunner } from "./sync-runner";
@@ -25,7 +26,6 @@ import { recoverableTotal, usageTotal } from "./totals";
 import { RETENTION_META, tightenPolicy } from "./retention-overrides";
 
 const TOMBSTONE_LIFETIME_MS = 2 * 86_400_000;
-const PRUNE_BATCH = 1000;
 
 export type * from "./protocol";
 
@@ -93,33 +93,9 @@ export class OrgLedger extends DurableObject<Env> {
     const built = await this.ensureBuilt(req.organizationId);
     const now = Date.now();
     if (sealOf(this.sql, req.systemKey)) return { refused: "sealed" }; // the seal landed while its body arrived
-    const known = hasRow(this.sql, "backups", req.systemKey, req.id);
-    const gone = hasRow(this.sql, "tombstones", req.systemKey, req.id);
-    const reserved = this.sql.exec("SELECT 1 FROM reservations WHERE token = ?", req.token).toArray().length > 0;
-    const newest = known || gone ? null : newestBackup(this.sql, req.systemKey);
-    if (newest && newest.size === req.size && newest.sha256 === req.sha256) {
-      this.sql.exec("DELETE FROM reservations WHERE token = ?", req.token);
-      return { stored: false, newest: newest.id };
-    }
-    if (!known && !reserved && !gone && req.quota > 0) {
-      this.sql.exec("DELETE FROM reservations WHERE expires_at <= ?", now);
-      if (!built) return { refused: "unknown" };
-      if (usageTotal(this.sql) + req.size > req.quota) return { refused: "quota" };
-    }
-    this.sql.exec("DELETE FROM reservations WHERE token = ?", req.token);
-    const live = liveBackups(this.sql, req.systemKey);
-    if (!known && !gone) {
-      const committedAt = Math.max(now, ...live.map((b) => b.committedAt + 1));
-      this.sql.exec(
-        "INSERT INTO backups (system_key, id, size, sha256, committed_at) VALUES (?, ?, ?, ?, ?)",
-        req.systemKey,
-        req.id,
-        req.size,
-        req.sha256,
-        committedAt,
-      );
-      live.push({ id: req.id, size: req.size, committedAt });
-    }
+    const admitted = admitCommit(this.sql, req, built, now);
+    if (!("live" in admitted)) return admitted;
+    const { live } = admitted;
     // While a rebuild runs, the system's older backups may not be known yet: prune nothing.
     if (!built) return { stored: true, pruned: [] };
     const victims = selectVictims(live, tightenPolicy(req.policy, this.meta.getJson<RetentionOverrides>(RETENTION_META)), now);

@@ -45,12 +45,12 @@ export async function listScopedOperatorTokens(
 ): Promise<{ tokens: OperatorTokenRecord[]; cursor: string | null } | null> {
   const after = page.cursor === null ? ["", ""] : parseNameCursor(page.cursor);
   if (!after) return null;
-  // One read over `operator_tokens_by_name`; a scoped caller's filter runs in SQL, so a page is full
+  // One read over `operator_tokens_by_name` (migration 0007); a scoped caller's filter runs in SQL, so a page is full
   // whatever the other scopes hold. A damaged scope (not JSON) is never in anyone's narrower scope.
   const { results } = await d1("list tokens", () =>
     db
       .prepare(
-        `SELECT * FROM operator_tokens WHERE (name, public_id) > (?, ?)
+        `SELECT * FROM operator_tokens INDEXED BY operator_tokens_by_name WHERE (name, public_id) > (?, ?)
            AND (?3 = '*' OR (organizations != '*' AND json_valid(organizations)
                 AND NOT EXISTS (SELECT 1 FROM json_each(operator_tokens.organizations) AS o WHERE o.value NOT IN (SELECT value FROM json_each(?3)))))
          ORDER BY name, public_id LIMIT ?`,

@@ -1,4 +1,4 @@
--- The operator plane's D1 database (binding OPERATOR_DB). Storage schema: README, "Operator plane".
+-- The operator plane's D1 database (binding OPERATOR_DB). Storage schema: docs/storage.md.
 
 -- Operator tokens `op_<public>.<secret>`: only a salted SHA-256 of the secret part is kept.
 CREATE TABLE operator_tokens (

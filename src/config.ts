@@ -8,7 +8,7 @@ const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
 
-/** Deadlines and lifetimes of the service (fixed; the README explains each). */
+/** Deadlines and lifetimes of the service (fixed; docs/configuration.md explains each). */
 export const TIMINGS = {
   /** How long the credential read from KV may take before the request is answered 503. */
   kvDeadlineMs: 10 * SECOND,
@@ -94,7 +94,7 @@ const VARIABLES: Record<keyof Limits, [name: keyof Env & string, spec: Spec]> = 
   protectWeekly: ["BACKUP_PROTECT_WEEKLY", { min: 0, max: 260 }],
   protectMonthly: ["BACKUP_PROTECT_MONTHLY", { min: 0, max: 120 }],
   auditRetentionDays: ["AUDIT_RETENTION_DAYS", { min: 1, max: 36_500 }],
-  // Held whole in the isolate's 128 MB, beside every other request it serves (README, "How an upload is stored").
+  // Held whole in the isolate's 128 MB, beside every other request it serves (docs/appliance-plane.md, "How an upload is stored").
   bufferedUploadMax: ["BACKUP_BUFFERED_UPLOAD_MAX", { min: 0, max: 16 * 1024 ** 2 }],
 };
 

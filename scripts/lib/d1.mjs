@@ -38,7 +38,7 @@ export function operatorDb(target) {
 
     /**
      * Runs SQL statements (one batch); returns the rows of the last one. Locally, a database
-     * without the schema yet gets the migrations applied first (remotely, see README "Deploying").
+     * without the schema yet gets the migrations applied first (remotely, see docs/deployment.md).
      */
     async query(sql) {
       // A local state that never had a D1 database: migrate first rather than fail once.

@@ -73,7 +73,7 @@ export async function deleteBackup(c: Ctx): Promise<Response> {
   const id = c.get("backupId");
   if (!(await deleteBackupObject(c.env.BACKUPS, backupKey(system, id)))) throw backupNotFound();
   await forgetBackup(c.env.ORG_LEDGER, system, id).catch((err) => {
-    // The backup is gone; the ledger rebuilds or corrects its count (README, "Limits").
+    // The backup is gone; the ledger rebuilds or corrects its count (docs/limits-and-retention.md).
     log.error("ledger forget failed after delete", { ...requestFields(c), error: err });
   });
   const event = { organizationId: system.organizationId, actor: system.systemKey, action: "backup.delete" as const, target: `${system.systemKey}/${id}` };

@@ -24,7 +24,7 @@ export interface IngestRequest {
   newest: NewestBackup | null;
 }
 
-/** The system's newest backup as an upload compares itself with it (README, "Retries"). */
+/** The system's newest backup as an upload compares itself with it (docs/appliance-plane.md, "Retries are idempotent"). */
 export interface NewestBackup {
   sha256: string;
   /** Asks the ledger whether it still is the newest; if so the upload is settled as a repeat of it. */
@@ -67,7 +67,7 @@ export async function ingestBackup(bucket: R2Bucket, req: IngestRequest): Promis
     return await putObject(bucket, req.key, staged.body, { sha256, customMetadata, httpMetadata }, req.length);
   } finally {
     await deleteObjects(bucket, req.stagingKey).catch((err) => {
-      // The bucket's lifecycle rule on `.staging/` removes it within a day (README).
+      // The bucket's lifecycle rule on `.staging/` removes it within a day (docs/deployment.md).
       log.error("staging cleanup failed", { key: req.stagingKey, error: err });
     });
   }

@@ -18,7 +18,7 @@ export async function launchChromium(): Promise<Browser> {
 }
 
 /**
- * Where screenshots go: docs/screenshots when UPDATE_SCREENSHOTS=1 (to refresh the README's
+ * Where screenshots go: docs/screenshots when UPDATE_SCREENSHOTS=1 (to refresh the README's and docs/console.md's
  * pictures), else a temporary directory, so an ordinary run leaves the work tree unchanged.
  */
 export async function screenshotDir(): Promise<string> {

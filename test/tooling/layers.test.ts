@@ -1,4 +1,4 @@
-// The layer order of src/ (README, "Layout"): every import points down, and no two folders
+// The layer order of src/ (docs/layout.md): every import points down, and no two folders
 // import each other. Read from the source files themselves, so a new import that runs back up
 // a layer fails here.
 import { readdirSync, readFileSync, statSync } from "node:fs";

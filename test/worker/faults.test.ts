@@ -11,7 +11,7 @@
 //
 // Hangs: the ledger call never settles, and the worker's own deadline (10 s) must answer 503.
 // KV and R2 calls have no deadline in the worker, so a KV or R2 "hang" here stalls and then
-// fails with a timeout error, as a platform deadline would end it (see the README).
+// fails with a timeout error, as a platform deadline would end it (see docs/reliability.md).
 
 import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";

@@ -3,12 +3,20 @@
 
 import { currentToken } from "./session.js";
 
-/** A failed call: `status` is the HTTP status (0 when the vault could not be reached). */
+/** How long the console waits for any answer before it gives up and offers Retry. */
+export const REQUEST_TIMEOUT_MS = 15_000;
+
+/** A failed call: `status` is the HTTP status (0 when the vault could not be reached or did not answer in time). */
 export class ApiProblem extends Error {
   constructor(status, message, detail = "") {
     super(message);
     this.status = status;
     this.detail = detail;
+  }
+
+  /** Whether trying the same call again may work (no answer, too many requests, storage unavailable). */
+  get retryable() {
+    return this.status === 0 || this.status === 429 || this.status >= 500;
   }
 }
 
@@ -21,21 +29,33 @@ export async function call(method, path, { query, body } = {}) {
   for (const [name, value] of Object.entries(query ?? {})) if (value !== undefined && value !== null) url.searchParams.set(name, String(value));
   const headers = { Accept: "application/json", Authorization: `Bearer ${currentToken()}` };
   if (body !== undefined) headers["Content-Type"] = "application/json";
+  // One deadline for the whole exchange, answer and body: a hung vault never leaves "Loading…" for ever.
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(), REQUEST_TIMEOUT_MS);
   let response;
-  try {
-    response = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: "no-store", credentials: "same-origin", redirect: "error" });
-  } catch {
-    throw new ApiProblem(0, "The vault could not be reached. Check the connection; behind Cloudflare Access, reload the page to sign in to Access again.");
-  }
   let envelope = null;
   try {
-    envelope = await response.json();
-  } catch {
-    envelope = null;
+    try {
+      response = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: "no-store", credentials: "same-origin", redirect: "error", signal: deadline.signal });
+    } catch {
+      throw deadline.signal.aborted ? timedOut() : new ApiProblem(0, "The vault could not be reached. Check the connection; behind Cloudflare Access, reload the page to sign in to Access again.");
+    }
+    try {
+      envelope = await response.json();
+    } catch {
+      if (deadline.signal.aborted) throw timedOut();
+      envelope = null;
+    }
+  } finally {
+    clearTimeout(timer);
   }
   if (response.ok && envelope && typeof envelope === "object") return envelope.data;
   const message = envelope && typeof envelope.message === "string" ? envelope.message : "";
   throw new ApiProblem(response.status, plainWords(response.status, message, response.headers.get("Retry-After"), envelope !== null), message);
+}
+
+function timedOut() {
+  return new ApiProblem(0, `The vault did not answer within ${REQUEST_TIMEOUT_MS / 1000} seconds. It may be overloaded or unreachable; try again.`, "timeout");
 }
 
 /** Every item of a paginated list (`data[key]`, `data.cursor`), up to `maxPages` pages; `complete` says whether all came. */

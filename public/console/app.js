@@ -3,6 +3,8 @@
 //   #/org/{org}             an organisation's systems
 //   #/org/{org}/audit       an organisation's audit trail
 //   #/system/{key}          a system and its backups
+// A view's sort, filter and page follow its path as a query (#/org/acme?sort=-backups&page=2), kept
+// with history.replaceState, so Back, reload and bookmarks come back to the same place.
 
 import { ApiProblem, call } from "./api.js";
 import { el, pageHeading, replace } from "./elements.js";
@@ -33,21 +35,24 @@ async function render() {
     return handleProblem(error);
   }
   showIdentity();
-  const route = ROUTES.find(([pattern]) => pattern.test(location.hash));
+  const [path, query = ""] = location.hash.split("?");
+  const route = ROUTES.find(([pattern]) => pattern.test(path));
   if (!route) return notFoundView();
-  const params = route[0].exec(location.hash).slice(1).map(decodeURIComponent);
+  const params = route[0].exec(path).slice(1).map(decodeURIComponent);
   const view = route[1]();
   const stillCurrent = () => mine === generation;
   main.setAttribute("aria-busy", "true");
   replace(main, el("p", { class: "loading" }, "Loading…"));
+  let failed = false;
   try {
-    await view({ main, trail, params, stillCurrent, onProblem: handleProblem, reload: render });
+    await view({ main, trail, params, state: new URLSearchParams(query), keepState: (values) => keepState(path, values), stillCurrent, onProblem: handleProblem, reload: render });
   } catch (error) {
-    if (stillCurrent()) handleProblem(error);
+    failed = stillCurrent();
+    if (failed) handleProblem(error);
   } finally {
     if (stillCurrent()) main.removeAttribute("aria-busy");
   }
-  if (stillCurrent()) main.querySelector("h1")?.focus();
+  if (stillCurrent() && !failed) main.querySelector("h1")?.focus(); // after a failure, Retry keeps the focus
 }
 
 /** A failed call: a rejected token ends the session; anything else is shown in plain words. */
@@ -57,7 +62,17 @@ function handleProblem(error) {
     return signInView(error.message);
   }
   const message = error instanceof ApiProblem ? error.message : "Something went wrong in the console. Reload the page.";
-  replace(main, pageHeading("Could not load this view"), el("p", { class: "problem", role: "alert" }, message), el("p", {}, el("a", { href: "#/" }, "Back to the organisations")));
+  const retry = error instanceof ApiProblem && error.retryable ? el("button", { type: "button", class: "primary", onclick: render }, "Retry") : null;
+  main.removeAttribute("aria-busy");
+  replace(main, pageHeading("Could not load this view"), el("p", { class: "problem", role: "alert" }, message), el("p", { class: "toolbar" }, retry, el("a", { href: "#/" }, "Back to the organisations")));
+  retry?.focus();
+}
+
+/** Writes a view's state (sort, filter, page) into the URL without a new history entry or a redraw. */
+function keepState(path, values) {
+  const query = new URLSearchParams(Object.entries(values).filter(([, value]) => value !== "" && value !== null && value !== undefined && value !== false).map(([name, value]) => [name, String(value)])).toString();
+  const hash = query ? `${path}?${query}` : path;
+  if (hash !== location.hash) history.replaceState(history.state, "", hash);
 }
 
 function signInView(problem = "") {
@@ -72,7 +87,7 @@ function signInView(problem = "") {
   } },
     el("label", { for: "token" }, "Operator token"),
     input,
-    el("p", { id: "token-help", class: "hint" }, "A token of the form op_…, from `npm run system -- token create`. It is kept in this tab only and forgotten when the tab closes."),
+    el("p", { id: "token-help", class: "hint" }, "A token of the form op_…, from ", el("code", {}, "npm run system -- token create"), ". It is kept in this tab only and forgotten when the tab closes."),
     el("button", { type: "submit", class: "primary" }, "Sign in"),
   );
   replace(main, pageHeading("Sign in"), problem ? el("p", { class: "problem", role: "alert" }, problem) : null, form);

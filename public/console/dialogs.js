@@ -5,16 +5,33 @@ import { append, copyButton, el } from "./elements.js";
 
 let dialogCount = 0;
 
-function openDialog(build) {
+/**
+ * Opens a modal dialog built by `build(dialog, id, finish)`. With `guard(dialog)`, Escape (or any
+ * close that is not `finish`) does not close it: `guard` is called instead, to ask first.
+ */
+function openDialog(build, { guard } = {}) {
   const opener = document.activeElement;
   const id = `dialog-${++dialogCount}`;
   return new Promise((resolve) => {
     const dialog = el("dialog", { "aria-labelledby": `${id}-title`, "aria-describedby": `${id}-body` });
+    let finished = false;
     const finish = (value) => {
+      finished = true;
       dialog.close();
       resolve(value);
     };
+    if (guard) {
+      dialog.addEventListener("cancel", (event) => {
+        event.preventDefault();
+        guard(dialog);
+      });
+    }
     dialog.addEventListener("close", () => {
+      // The browser may close a modal on a repeated Escape whatever the cancel handler says: open it again and ask.
+      if (guard && !finished) {
+        dialog.showModal();
+        return guard(dialog);
+      }
       dialog.remove();
       if (opener instanceof HTMLElement && opener.isConnected) opener.focus();
       resolve(false);
@@ -48,7 +65,7 @@ export function confirmAction({ title, body, confirmLabel, danger = true }) {
 export function showSecretOnce({ title, fields, note }) {
   return openDialog((dialog, id, finish) => {
     dialog.classList.add("secret-dialog");
-    const close = el("button", { type: "button", class: "primary", onclick: () => finish(true) }, "I have stored it — close");
+    const close = el("button", { type: "button", class: "primary secret-close", onclick: () => finish(true) }, "I have stored it — close");
     append(dialog, [
       el("h2", { id: `${id}-title` }, title),
       el("p", { id: `${id}-body`, class: "warning", role: "alert" }, "This secret is shown only now. It is not stored anywhere readable and will not be shown again: copy it into the appliance or a password manager before closing."),
@@ -60,5 +77,67 @@ export function showSecretOnce({ title, fields, note }) {
       el("div", { class: "actions" }, close),
     ]);
     queueMicrotask(() => dialog.querySelector(".copy")?.focus());
+  }, { guard: askBeforeClosing });
+}
+
+/** Escape on a secret shown once: ask whether to close, since the secret cannot be shown again. */
+function askBeforeClosing(dialog) {
+  if (dialog.querySelector(".close-question")) return dialog.querySelector(".close-question button")?.focus();
+  const keep = el("button", { type: "button", class: "primary", onclick: () => {
+    question.remove();
+    dialog.querySelector(".copy")?.focus();
+  } }, "Keep it open");
+  const question = el("div", { class: "close-question warning", role: "alert" },
+    el("p", {}, "Close without the secret? It cannot be shown again, and the appliance stays locked out until it is given this secret (or the secret is rotated again)."),
+    el("div", { class: "actions" }, keep, el("button", { type: "button", class: "danger", onclick: () => dialog.querySelector(".secret-close")?.click() }, "Close anyway")));
+  dialog.querySelector(".actions").before(question);
+  keep.focus();
+}
+
+/**
+ * Asks for a destructive action that the operator confirms by typing `expected` (a system key).
+ * @example if (await confirmTyped({ title: "Purge NETH-1?", body, expected: "NETH-1", confirmLabel: "Purge" })) …
+ */
+export function confirmTyped({ title, body, expected, confirmLabel }) {
+  return openDialog((dialog, id, finish) => {
+    const input = el("input", { id: `${id}-typed`, type: "text", autocomplete: "off", spellcheck: "false", class: "typed" });
+    const go = el("button", { type: "submit", class: "danger", disabled: true }, confirmLabel);
+    input.addEventListener("input", () => (go.disabled = input.value.trim() !== expected));
+    append(dialog, [
+      el("h2", { id: `${id}-title` }, title),
+      el("div", { id: `${id}-body` }, body),
+      el("form", { method: "dialog", onsubmit: (event) => {
+        event.preventDefault();
+        if (input.value.trim() === expected) finish(true);
+      } },
+        el("label", { for: `${id}-typed` }, "Type ", el("code", {}, expected), " to confirm"),
+        input,
+        el("div", { class: "actions" }, el("button", { type: "button", onclick: () => finish(false) }, "Cancel"), go)),
+    ]);
+    queueMicrotask(() => input.focus());
   });
+}
+
+/**
+ * Asks for one value (an organisation to move to): a text field with suggestions; resolves the value, or null.
+ * @example const org = await askValue({ title: "Move NETH-1", label: "Organisation", suggestions: ["org_1"], confirmLabel: "Move" })
+ */
+export function askValue({ title, body, label, suggestions = [], pattern, hint, confirmLabel }) {
+  return openDialog((dialog, id, finish) => {
+    const input = el("input", { id: `${id}-value`, type: "text", autocomplete: "off", spellcheck: "false", required: true, pattern, list: suggestions.length ? `${id}-list` : undefined, "aria-describedby": hint ? `${id}-hint` : undefined });
+    append(dialog, [
+      el("h2", { id: `${id}-title` }, title),
+      el("div", { id: `${id}-body` }, body),
+      el("form", { method: "dialog", class: "ask", onsubmit: (event) => {
+        event.preventDefault();
+        if (input.checkValidity()) finish(input.value.trim());
+      } },
+        el("label", { for: `${id}-value` }, label),
+        input,
+        suggestions.length ? el("datalist", { id: `${id}-list` }, suggestions.map((value) => el("option", { value }))) : null,
+        hint ? el("p", { id: `${id}-hint`, class: "hint" }, hint) : null,
+        el("div", { class: "actions" }, el("button", { type: "button", onclick: () => finish(null) }, "Cancel"), el("button", { type: "submit", class: "primary" }, confirmLabel))),
+    ]);
+    queueMicrotask(() => input.focus());
+  }).then((value) => (typeof value === "string" ? value : null));
 }

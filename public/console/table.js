@@ -1,18 +1,21 @@
 // A table of rows already in memory: click a column heading to sort, pages of `pageSize` rows.
-// Filtering is the view's job: it calls show() with the rows that pass.
+// Filtering is the view's job: it calls show() with the rows that pass. The sort and the page are
+// reported through onChange, so the view can keep them in the URL and give them back as `sort`/`page`.
 
 import { el, replace } from "./elements.js";
 
 /**
  * @param {{caption: string, columns: {key: string, label: string, value?: (row) => any, cell?: (row) => any, numeric?: boolean, sortable?: boolean}[],
- *          sort?: {key: string, descending: boolean}, pageSize?: number, emptyText: string, rowKey?: (row) => string}} options
+ *          sort?: {key: string, descending: boolean}, page?: number, pageSize?: number, emptyText: string, rowKey?: (row) => string,
+ *          onChange?: (state: {sort: string, page: number}) => void}} options
  * @returns {{element: HTMLElement, show: (rows: object[]) => void}}
  * @example const table = rowsTable({ caption: "Systems", columns, emptyText: "No systems." }); table.show(rows);
  */
-export function rowsTable({ caption, columns, sort, pageSize = 25, emptyText, rowKey }) {
+export function rowsTable({ caption, columns, sort, page: firstPage = 0, pageSize = 25, emptyText, rowKey, onChange }) {
   let rows = [];
-  let page = 0;
+  let page = firstPage;
   let order = sort ?? { key: columns[0].key, descending: false };
+  const changed = () => onChange?.({ sort: `${order.descending ? "-" : ""}${order.key}`, page: page + 1 });
   const valueOf = (column, row) => (column.value ? column.value(row) : row[column.key]);
 
   const head = el("thead");
@@ -26,7 +29,7 @@ export function rowsTable({ caption, columns, sort, pageSize = 25, emptyText, ro
     replace(head, el("tr", {}, columns.map((column) => {
       const sorted = order.key === column.key;
       const th = el("th", { scope: "col", class: column.numeric ? "numeric" : undefined, "aria-sort": sorted ? (order.descending ? "descending" : "ascending") : undefined });
-      if (column.sortable === false) return append1(th, column.label);
+      if (column.sortable === false) return append1(Object.assign(th, { className: `${th.className} unsortable`.trim() }), column.label);
       const mark = sorted ? (order.descending ? " ▼" : " ▲") : "";
       return append1(th, el("button", { type: "button", class: "sort", onclick: () => sortBy(column.key) }, column.label, el("span", { "aria-hidden": "true" }, mark)));
     })));
@@ -36,6 +39,7 @@ export function rowsTable({ caption, columns, sort, pageSize = 25, emptyText, ro
     order = order.key === key ? { key, descending: !order.descending } : { key, descending: false };
     page = 0;
     draw();
+    changed();
     head.querySelector(`[aria-sort] button`)?.focus();
   }
 
@@ -61,6 +65,7 @@ export function rowsTable({ caption, columns, sort, pageSize = 25, emptyText, ro
   function turn(step) {
     page += step;
     draw();
+    changed();
     pager.querySelector(step < 0 ? "button" : "button:last-of-type")?.focus();
   }
 
@@ -77,8 +82,10 @@ export function rowsTable({ caption, columns, sort, pageSize = 25, emptyText, ro
 
   return {
     element,
-    show(next) {
+    /** Shows `next` rows; `{ firstPage: true }` when a filter changed them (page 1 again). */
+    show(next, { firstPage = false } = {}) {
       rows = next;
+      if (firstPage) page = 0;
       draw();
     },
   };
@@ -87,6 +94,19 @@ export function rowsTable({ caption, columns, sort, pageSize = 25, emptyText, ro
 function append1(parent, child) {
   parent.append(child);
   return parent;
+}
+
+/** A sort as kept in a URL ("-backups": by backups, descending) back as `{key, descending}`, if it names a sortable column. */
+export function parseSort(text, columns, fallback) {
+  const descending = String(text ?? "").startsWith("-");
+  const key = String(text ?? "").replace(/^-/, "");
+  return columns.some((c) => c.key === key && c.sortable !== false) ? { key, descending } : fallback;
+}
+
+/** A page number as kept in a URL (1-based) back as a 0-based index. */
+export function parsePage(text) {
+  const n = Number(text);
+  return Number.isInteger(n) && n >= 1 ? n - 1 : 0;
 }
 
 /** Orders numbers numerically, strings naturally, and missing values last. */

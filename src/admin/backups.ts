@@ -6,7 +6,7 @@ import { LINK_TTL_DEFAULT_SECONDS, parseLinkTtl, signDownloadLink } from "../aut
 import { backupNotFound } from "../backups/download";
 import { backupKey, systemPrefix } from "../backups/keys";
 import { deleteBackupObject, headObject, listSystemBackups } from "../backups/store";
-import { downloadLinkSecret } from "../config";
+import { downloadLinkSecret, limitsOf } from "../config";
 import { ApiError } from "../errors";
 import { envelope } from "../http/envelope";
 import { forgetBackup } from "../ledger/client";
@@ -18,12 +18,12 @@ import type { AdminEnv } from "./app-env";
 
 type Ctx = Context<AdminEnv>;
 
-/** GET /api/admin/systems/{key}/backups: every backup, newest first, with bytes and slots used. */
+/** GET /api/admin/systems/{key}/backups: every backup, newest first, with bytes and slots used (of the rotating tier's limit). */
 export async function listBackupsAdmin(c: Ctx): Promise<Response> {
   const { systemKey, record } = await scopedSystem(c);
   const backups = await listSystemBackups(c.env.BACKUPS, systemPrefix({ organizationId: record.organization_id, systemKey }));
   const bytesUsed = backups.reduce((sum, b) => sum + b.size, 0);
-  return envelope(200, "backups listed", { backups, bytes_used: bytesUsed, slots_used: backups.length });
+  return envelope(200, "backups listed", { backups, bytes_used: bytesUsed, slots_used: backups.length, slots_limit: limitsOf(c.env).maxPerSystem });
 }
 
 /** DELETE /api/admin/systems/{key}/backups/{id}: also for append-only systems (that guards the appliance's credential). */

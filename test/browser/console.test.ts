@@ -5,6 +5,7 @@ import { readFile } from "node:fs/promises";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { horizontalOverflow, launchChromium, screenshot, screenshotDir } from "./browser.ts";
+import { axeViolations } from "./axe.ts";
 import { applianceListStatus, type CreatedSystem, createSystem, createToken, operatorCall, type SeededBackup, startVault, uploadBackup, type Vault, vaultState } from "./vault.ts";
 
 const ORG = "acme";
@@ -20,7 +21,7 @@ let adminToken: string;
 let readerToken: string;
 let managerToken: string;
 let busy: CreatedSystem; // three backups
-let quiet: CreatedSystem; // one backup
+let quiet: CreatedSystem; // one backup (its secret rotated later)
 let foreign: CreatedSystem; // in the other organisation
 let backups: SeededBackup[]; // busy's, oldest first
 const requests: string[] = [];
@@ -319,3 +320,302 @@ describe("the operator console", () => {
     for (const token of [adminToken, readerToken, managerToken]) expect(requests.filter((url) => url.includes(token.split(".")[1]))).toEqual([]);
   });
 });
+
+describe("the console for a fleet: every action, state in the URL, and no dead ends", () => {
+  let retiree: CreatedSystem; // retired, then purged
+  let mover: CreatedSystem; // moved to the other organisation
+
+  beforeAll(async () => {
+    retiree = await createSystem(vault.origin, adminToken, ORG);
+    mover = await createSystem(vault.origin, adminToken, ORG);
+    await uploadBackup(vault.origin, retiree, "retiree.tar.gz");
+    await uploadBackup(vault.origin, mover, "mover.tar.gz");
+  }, 120_000);
+
+  it("hides the operator and Sign out once signed out, and shows the sign-in hint without literal backticks", async () => {
+    await page.goto(`${vault.origin}/console/`);
+    if (await page.locator("#who").isVisible()) await page.getByRole("button", { name: "Sign out" }).click();
+    await page.locator("#token").waitFor();
+    expect(await page.locator("#who").isVisible()).toBe(false);
+    expect(await page.getByRole("button", { name: "Sign out" }).count()).toBe(0);
+    const hint = await page.locator("#token-help").textContent();
+    expect(hint).toContain("npm run system -- token create");
+    expect(hint).not.toContain("`");
+    expect(await page.locator("#token-help code").count()).toBe(1);
+    await signIn(adminToken);
+    await heading("Organisations");
+    expect(await page.locator("#who").isVisible()).toBe(true);
+  });
+
+  it("keeps sort, filter and page in the URL, so Back and a bookmark come back to the same place", async () => {
+    await page.goto(`${vault.origin}/console/#/org/${ORG}`);
+    await heading(`Systems of ${ORG}`);
+    await page.getByRole("button", { name: /^Bytes/ }).click();
+    await page.getByRole("button", { name: /^Bytes/ }).click(); // descending
+    await page.getByRole("button", { name: "Next" }).click();
+    expect(page.url()).toContain("sort=-bytes_used");
+    expect(page.url()).toContain("page=2");
+    const secondPage = await page.locator("tbody tr").first().getAttribute("data-key");
+
+    await page.locator("tbody tr a").first().click();
+    await heading(/^System /);
+    await page.goBack();
+    await heading(`Systems of ${ORG}`);
+    expect(await page.locator(".pager").textContent()).toContain("Page 2 of");
+    expect(await page.locator("tbody tr").first().getAttribute("data-key")).toBe(secondPage);
+    expect(await page.locator("th[aria-sort=descending]").textContent()).toContain("Bytes");
+
+    await page.locator("#system-filter").fill(quiet.system_key);
+    await page.locator("#status-filter").selectOption("active");
+    expect(page.url()).toContain(`q=${quiet.system_key}`);
+    expect(page.url()).not.toContain("page=2"); // a new filter starts at page 1
+    const bookmark = page.url();
+    const tab = await context.newPage(); // a new tab has no token (sessionStorage is per tab): sign in, then the bookmarked view
+    try {
+      await tab.goto(bookmark);
+      await tab.locator("#token").fill(adminToken);
+      await tab.getByRole("button", { name: "Sign in" }).click();
+      await tab.locator("h1", { hasText: `Systems of ${ORG}` }).waitFor();
+      expect(await tab.locator("#system-filter").inputValue()).toBe(quiet.system_key);
+      expect(await tab.locator("#status-filter").inputValue()).toBe("active");
+      expect(await tab.locator("tbody tr").count()).toBe(1);
+    } finally {
+      await tab.close();
+    }
+  });
+
+  it("gives up on a vault that never answers after 15 seconds, and Retry loads the view once it answers", async () => {
+    await page.route("**/api/admin/organizations*", () => {}); // never fulfilled: a hung vault
+    try {
+      await page.goto(`${vault.origin}/console/#/`);
+      await page.reload();
+      await page.getByRole("alert").filter({ hasText: "did not answer within 15 seconds" }).waitFor({ timeout: 40_000 });
+      expect(await page.locator(".loading").count()).toBe(0);
+      expect(await page.evaluate<string | null>("document.activeElement && document.activeElement.textContent")).toBe("Retry");
+    } finally {
+      await page.unroute("**/api/admin/organizations*");
+    }
+    await page.keyboard.press("Enter"); // Retry has the focus
+    await heading("Organisations");
+  });
+
+  it("says what retired means, offers only purge on a retired system, and keeps its backups downloadable", async () => {
+    await page.goto(`${vault.origin}/console/#/system/${retiree.system_key}`);
+    await heading(`System ${retiree.system_key}`);
+    expect(await page.locator(".facts").textContent()).toMatch(/1 of 10 retention slots used/);
+    await page.getByRole("button", { name: "Retire", exact: true }).click();
+    await page.locator("dialog[open]").getByRole("button", { name: "Retire system" }).click();
+    await page.locator(".facts .badge.deleted", { hasText: "retired" }).waitFor();
+    expect(await page.locator(".notice").textContent()).toContain("This system is retired.");
+    const offered = await buttonTexts();
+    expect(offered).toContain("Purge…");
+    for (const gone of ["Retire", "Move…", "Suspend", "Rotate secret"]) expect(offered).not.toContain(gone);
+    expect(offered).toContain("Download");
+    expect(await applianceListStatus(vault.origin, retiree)).toBe(401);
+  });
+
+  it("purges only after the key is typed, then the system is gone", async () => {
+    await page.getByRole("button", { name: "Purge…" }).click();
+    const dialog = page.locator("dialog[open]");
+    const purge = dialog.getByRole("button", { name: "Purge system" });
+    expect(await purge.isDisabled()).toBe(true);
+    await dialog.getByRole("textbox").fill(retiree.system_key.slice(0, -1));
+    expect(await purge.isDisabled()).toBe(true);
+    await dialog.getByRole("textbox").fill(retiree.system_key);
+    await purge.click();
+    await heading(`Systems of ${ORG}`);
+    expect((await operatorCall(vault.origin, adminToken, "GET", `/api/admin/systems/${retiree.system_key}/backups`)).status).toBe(404);
+  });
+
+  it("moves a system to an organisation picked from the list, backups and all", async () => {
+    await page.goto(`${vault.origin}/console/#/system/${mover.system_key}`);
+    await heading(`System ${mover.system_key}`);
+    await page.getByRole("button", { name: "Move…" }).click();
+    const dialog = page.locator("dialog[open]");
+    await dialog.waitFor();
+    expect(await page.evaluate<string[]>("[...document.querySelectorAll('dialog[open] datalist option')].map((o) => o.value)")).toContain(OTHER_ORG);
+    await dialog.getByRole("combobox").fill(OTHER_ORG); // a text field with suggestions
+    await dialog.getByRole("button", { name: "Move system" }).click();
+    await page.locator(".facts a", { hasText: OTHER_ORG }).waitFor();
+    const listing = await operatorCall(vault.origin, adminToken, "GET", `/api/admin/systems/${mover.system_key}/backups`);
+    expect(listing.body.data.backups.map((b: { filename: string }) => b.filename)).toEqual(["mover.tar.gz"]);
+  });
+
+  it("asks before Escape closes a secret shown once, and offers retire, move and purge to admins only", async () => {
+    await page.goto(`${vault.origin}/console/#/system/${quiet.system_key}`);
+    await heading(`System ${quiet.system_key}`);
+    await page.getByRole("button", { name: "Rotate secret" }).click();
+    await page.locator("dialog[open]").getByRole("button", { name: "Rotate secret" }).click();
+    const secretDialog = page.locator("dialog.secret-dialog[open]");
+    await secretDialog.waitFor();
+    const [, secret] = await secretDialog.locator(".secret-value").allTextContents();
+    await page.keyboard.press("Escape");
+    await secretDialog.getByRole("alert").filter({ hasText: "Close without the secret?" }).waitFor();
+    expect(await secretDialog.isVisible()).toBe(true);
+    await page.keyboard.press("Escape"); // again: still asked, still open
+    await secretDialog.getByRole("button", { name: "Keep it open" }).click();
+    expect(await secretDialog.isVisible()).toBe(true);
+    expect(await secretDialog.locator(".close-question").count()).toBe(0);
+    expect(await secretDialog.locator(".secret-value").nth(1).textContent()).toBe(secret);
+    await secretDialog.getByRole("button", { name: /I have stored it/ }).click();
+    await secretDialog.waitFor({ state: "detached" });
+    quiet = { ...quiet, system_secret: secret! };
+    expect(await applianceListStatus(vault.origin, quiet)).toBe(200);
+
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await signIn(managerToken);
+    await heading("Organisations");
+    await page.goto(`${vault.origin}/console/#/system/${quiet.system_key}`);
+    await heading(`System ${quiet.system_key}`);
+    const offered = await buttonTexts();
+    for (const adminOnly of ["Retire", "Move…", "Purge…"]) expect(offered).not.toContain(adminOnly);
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await signIn(adminToken);
+    await heading("Organisations");
+  });
+
+  it("links audit targets to their system", async () => {
+    await page.goto(`${vault.origin}/console/#/org/${ORG}/audit`);
+    await heading(`Audit trail of ${ORG}`);
+    const link = page.locator("tbody a.target", { hasText: quiet.system_key }).first();
+    await link.click();
+    await heading(`System ${quiet.system_key}`);
+  });
+
+  it("restores a backup by keyboard alone: sign in, organisation, system, download", async () => {
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.locator("#token").waitFor();
+    await page.keyboard.type(adminToken);
+    await page.keyboard.press("Enter");
+    await heading("Organisations");
+    await tabTo(ORG);
+    await page.keyboard.press("Enter");
+    await heading(`Systems of ${ORG}`);
+    await page.keyboard.press("Tab"); // from the heading into the toolbar and the filters
+    await tabTo("Filter", "id");
+    await page.keyboard.type(busy.system_key);
+    await tabTo(busy.system_key);
+    await page.keyboard.press("Enter");
+    await heading(`System ${busy.system_key}`);
+    const newest = backups[2]!;
+    await tabTo(`Download ${newest.filename}`);
+    const [download] = await Promise.all([page.waitForEvent("download"), page.keyboard.press("Enter")]);
+    expect(download.suggestedFilename()).toBe(newest.filename);
+    expect((await readFile((await download.path())!)).equals(newest.bytes)).toBe(true);
+  });
+
+  it("shows how long a system has been silent, in words, on its badge", async () => {
+    const later = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    try {
+      await later.clock.setFixedTime(Date.now() + 33 * 86_400_000);
+      const tab = await later.newPage();
+      await tab.goto(`${vault.origin}/console/`);
+      await tab.locator("#token").fill(adminToken);
+      await tab.getByRole("button", { name: "Sign in" }).click();
+      await tab.locator("h1", { hasText: "Organisations" }).waitFor();
+      await tab.goto(`${vault.origin}/console/#/org/${ORG}?q=${busy.system_key}`);
+      await tab.locator("h1", { hasText: `Systems of ${ORG}` }).waitFor();
+      expect(await tab.locator(`tr[data-key="${busy.system_key}"] .badge.health`).textContent()).toBe("silent 33 days");
+    } finally {
+      await later.close();
+    }
+  });
+
+  it("on a phone, keeps badges to their text and offers only sortable columns to sort by", async () => {
+    const narrow = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    const phone = await narrow.newPage();
+    try {
+      await phone.goto(`${vault.origin}/console/`);
+      await phone.locator("#token").fill(adminToken);
+      await phone.getByRole("button", { name: "Sign in" }).click();
+      await phone.locator("h1", { hasText: "Organisations" }).waitFor();
+      await phone.goto(`${vault.origin}/console/#/system/${busy.system_key}`);
+      await phone.locator("h1", { hasText: `System ${busy.system_key}` }).waitFor();
+      expect(await phone.locator("thead th:visible").allTextContents()).toEqual(expect.not.arrayContaining([expect.stringMatching(/SHA-256|Actions/)]));
+      await phone.goto(`${vault.origin}/console/#/org/${ORG}`);
+      await phone.locator("h1", { hasText: `Systems of ${ORG}` }).waitFor();
+      const badge = await phone.locator("tbody .badge").first().boundingBox();
+      const cell = await phone.locator("tbody td[data-label=Status]").first().boundingBox();
+      expect(badge!.width).toBeLessThan(cell!.width / 2);
+    } finally {
+      await narrow.close();
+    }
+  });
+
+  it("draws 1,000 systems of one organisation and 10,000 organisations (timings printed as information, not asserted)", async () => {
+    const now = Date.now();
+    const systems = Array.from({ length: 1000 }, (_, i) => ({
+      system_key: `NETH-${String(i).padStart(6, "0")}`, system_id: `id-${i}`, organization_id: "big", status: i % 50 === 0 ? "suspended" : "active", append_only: i % 3 === 0,
+      registered_at: "2026-01-01T00:00:00Z", backups: i % 11, bytes_used: i * 1000, last_backup_at: i % 7 === 0 ? null : new Date(now - i * 3_600_000).toISOString(),
+    }));
+    const organizations = Array.from({ length: 10_000 }, (_, i) => ({ organization_id: `org-${String(i).padStart(5, "0")}`, systems: i % 13, backups: i % 97, bytes_used: i * 4096, quota_bytes: 100 * 1024 ** 3 }));
+    const answer = (data: unknown) => ({ status: 200, contentType: "application/json", body: JSON.stringify({ code: 200, message: "listed", data }) });
+    await page.route("**/api/admin/organizations/big/systems*", (route) => route.fulfill(answer({ systems, cursor: null })));
+    await page.route("**/api/admin/organizations?*", (route) => route.fulfill(answer({ organizations, cursor: null })));
+    try {
+      let started = Date.now();
+      await page.goto(`${vault.origin}/console/#/org/big`);
+      await heading("Systems of big");
+      const systemsMs = Date.now() - started;
+      expect(await page.locator(".pager").textContent()).toContain("Page 1 of 40 (1000 rows)");
+      started = Date.now();
+      await page.getByRole("button", { name: /^Bytes/ }).click();
+      await page.locator("th[aria-sort=ascending]", { hasText: "Bytes" }).waitFor();
+      const sortMs = Date.now() - started;
+      started = Date.now();
+      await page.locator("#system-filter").fill("NETH-00099");
+      await page.locator(".pager", { hasText: "10 shown" }).waitFor();
+      const filterMs = Date.now() - started;
+      started = Date.now();
+      await page.goto(`${vault.origin}/console/#/`);
+      await heading("Organisations");
+      const organizationsMs = Date.now() - started;
+      expect(await page.locator(".pager").textContent()).toContain("(10000 rows)");
+      console.log(`console at scale (information): 1,000 systems drawn in ${systemsMs} ms, sorted in ${sortMs} ms, filtered in ${filterMs} ms; 10,000 organisations drawn in ${organizationsMs} ms`);
+    } finally {
+      await page.unroute("**/api/admin/organizations/big/systems*");
+      await page.unroute("**/api/admin/organizations?*");
+    }
+  });
+
+  it("has no axe-core violation on any view, in the light and the dark theme", async () => {
+    const views: [string, string | RegExp][] = [
+      ["#/", "Organisations"],
+      [`#/org/${ORG}`, `Systems of ${ORG}`],
+      [`#/system/${busy.system_key}`, `System ${busy.system_key}`],
+      [`#/org/${ORG}/audit`, `Audit trail of ${ORG}`],
+      [`#/system/NETH-NO-SUCH-SYSTEM`, "Could not load this view"],
+    ];
+    const found: string[] = [];
+    for (const colorScheme of ["light", "dark"] as const) {
+      await page.emulateMedia({ colorScheme });
+      for (const [hash, title] of views) {
+        await page.goto(`${vault.origin}/console/${hash}`);
+        await heading(title);
+        found.push(...(await axeViolations(page)).map((v) => `${colorScheme} ${hash}: ${v}`));
+      }
+      await page.goto(`${vault.origin}/console/#/system/${busy.system_key}`);
+      await heading(`System ${busy.system_key}`);
+      await page.getByRole("button", { name: "Purge…" }).click();
+      found.push(...(await axeViolations(page)).map((v) => `${colorScheme} purge dialog: ${v}`));
+      await page.keyboard.press("Escape");
+      await page.getByRole("button", { name: "Sign out" }).click();
+      await page.locator("#token").waitFor();
+      found.push(...(await axeViolations(page)).map((v) => `${colorScheme} sign-in: ${v}`));
+      await signIn(adminToken);
+      await heading("Organisations");
+    }
+    await page.emulateMedia({ colorScheme: null });
+    expect(found).toEqual([]);
+  });
+});
+
+/** Presses Tab until the focused element's text (or `attribute`'s value, else its aria-label) is `name`. */
+async function tabTo(name: string, attribute?: string) {
+  for (let i = 0; i < 80; i++) {
+    await page.keyboard.press("Tab");
+    const focused = await page.evaluate<string>(`(() => { const e = document.activeElement; if (!e) return ""; ${attribute ? `const label = e.id && document.querySelector('label[for="' + e.id + '"]'); if (label) return label.textContent.trim();` : ""} return (e.getAttribute("aria-label") || e.textContent || "").trim(); })()`);
+    if (focused === name) return;
+  }
+  throw new Error(`Tab never reached ${name}`);
+}

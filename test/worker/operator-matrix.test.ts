@@ -102,6 +102,15 @@ describe("authorization matrix", () => {
     expect(listed).toMatchObject({ systems: 1, backups: 1, bytes_used: `backup of ${a.system.key}`.length, quota_bytes: 100 * 1024 ** 3 });
     expect(JSON.stringify(data)).not.toContain(b.org);
   });
+
+  it("GET /systems/{key}/backups says how many retention slots are used, and of how many", async () => {
+    const a = await newFleetOrg();
+    const operator = await newOperator("reader", [a.org]);
+    const response = await admin(operator, "GET", `/systems/${a.system.key}/backups`);
+    const { data } = await json(response);
+    expect(response.status).toBe(200);
+    expect(data).toMatchObject({ slots_used: 1, slots_limit: 10, bytes_used: `backup of ${a.system.key}`.length }); // BACKUP_MAX_PER_SYSTEM's default
+  });
 });
 
 // The token endpoints have no organisation in the path: the scope is the one the body names (create)

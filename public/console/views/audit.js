@@ -31,7 +31,7 @@ export async function auditView({ main, trail, params: [org], stillCurrent, onPr
       { key: "at", label: "When", cell: (row) => el("span", { class: "when" }, timeText(row.at, { seconds: true })) },
       { key: "actor", label: "Who" },
       { key: "action", label: "Action", cell: (row) => el("code", { class: "action" }, row.action) },
-      { key: "target", label: "Target", cell: (row) => el("span", { class: "target" }, String(row.target ?? "–")) },
+      { key: "target", label: "Target", cell: targetCell },
       { key: "outcome", label: "Outcome", cell: (row) => el("span", { class: `outcome ${/^ok\b/.test(String(row.outcome)) ? "good" : "bad"}` }, String(row.outcome ?? "–")) },
       { key: "client_ip", label: "Address" },
     ],
@@ -77,4 +77,11 @@ export async function auditView({ main, trail, params: [org], stillCurrent, onPr
         ],
   );
   apply();
+}
+
+/** The target of a system's or a backup's event (`KEY` or `KEY/backup-id`) links to the system; any other is text. */
+export function targetCell(row) {
+  const target = String(row.target ?? "–");
+  const key = /^(?:system|backup|alert)\./.test(String(row.action)) && row.target ? target.split("/")[0] : "";
+  return key ? el("a", { class: "target", href: `#/system/${encodeURIComponent(key)}` }, target) : el("span", { class: "target" }, target);
 }

@@ -1,9 +1,10 @@
 // One system: its record, the actions its token's role allows, and its backups newest first
 // (download through a short-lived link, so the browser saves the backup's real file name).
 
-import { call } from "../api.js";
-import { confirmAction, showSecretOnce } from "../dialogs.js";
+import { call, callAllPages } from "../api.js";
+import { askValue, confirmAction, confirmTyped, showSecretOnce } from "../dialogs.js";
 import { actionRunner, announce, copyButton, el, emptyState, pageHeading, replace, showTrail } from "../elements.js";
+import { healthBadge, statusBadge } from "../health.js";
 import { ageMs, ageText, bytesText, exactBytes, timeText } from "../quantities.js";
 import { may } from "../session.js";
 import { rowsTable } from "../table.js";
@@ -42,8 +43,10 @@ export async function systemView({ main, trail, params: [key], stillCurrent, onP
   replace(
     main,
     pageHeading(`System ${key}`),
+    system.status === "deleted" ? retiredNotice(system) : null,
     systemFacts(system, listing),
     systemActions(system, path, act, done),
+    adminActions(system, path, act, done),
     el("h2", {}, "Backups"),
     linkPanel,
     backups.length === 0 ? emptyState("This system has no backups yet. They appear here once the appliance uploads one.") : table.element,
@@ -54,14 +57,37 @@ export async function systemView({ main, trail, params: [key], stillCurrent, onP
 function systemFacts(system, listing) {
   const fact = (term, ...value) => [el("dt", {}, term), el("dd", {}, ...value)];
   return el("dl", { class: "facts" },
-    fact("Status", el("span", { class: `badge ${system.status}` }, system.status)),
+    fact("Status", el("span", { class: "badges" }, statusBadge(system.status), healthBadge(system, staleAfterDays()))),
+    system.name ? fact("Name", system.name) : null,
+    system.notes ? fact("Notes", el("span", { class: "notes" }, system.notes)) : null,
     fact("Organisation", el("a", { href: `#/org/${encodeURIComponent(system.organization_id)}` }, system.organization_id)),
     fact("Append-only", system.append_only ? "yes: the appliance cannot delete its backups" : "no"),
-    fact("Backups", String(listing.backups?.length ?? system.backups ?? 0), listing.slots_used === undefined ? "" : ` (${listing.slots_used} retention slots used)`),
+    fact("Backups", String(listing.backups?.length ?? system.backups ?? 0), slotsText(listing)),
     fact("Bytes stored", el("span", { title: exactBytes(listing.bytes_used ?? system.bytes_used) }, bytesText(listing.bytes_used ?? system.bytes_used))),
     fact("Newest backup", system.last_backup_at ? `${timeText(system.last_backup_at)} (${ageText(ageMs(system.last_backup_at))} ago)` : "never"),
+    system.last_seen_at ? fact("Last seen", `${timeText(system.last_seen_at)} (${ageText(ageMs(system.last_seen_at))} ago)`) : null,
     fact("Registered", timeText(system.registered_at)),
     fact("System id", el("code", {}, system.system_id)));
+}
+
+/** "4 of 10 retention slots used": the rotating tier's limit; the protected tier may keep more. */
+function slotsText(listing) {
+  if (listing.slots_used === undefined) return "";
+  if (listing.slots_limit === undefined) return ` (${listing.slots_used} retention slots used)`;
+  return ` (${listing.slots_used} of ${listing.slots_limit} retention slots used; older daily, weekly and monthly backups may be kept beyond them)`;
+}
+
+/** The threshold the systems list uses (kept in this browser), for the health badge. */
+function staleAfterDays() {
+  const days = Number(localStorage.getItem("vault.stale-after-days"));
+  return Number.isInteger(days) && days >= 1 && days <= 365 ? days : 3;
+}
+
+/** What "retired" means for this system, in words, above its facts. */
+function retiredNotice(system) {
+  return el("div", { class: "notice", role: "note" },
+    el("p", {}, el("strong", {}, "This system is retired."), " Its key is never used again: the appliance is refused and no one can upload, resume or rotate it."),
+    el("p", {}, "Its backups are kept as they were and can still be downloaded, for example to restore them on a replacement appliance, until an admin purges the system, which deletes every backup and the record."));
 }
 
 /** The buttons this token's role may use; none for a reader, none on a retired system. */
@@ -95,6 +121,56 @@ function systemActions(system, path, act, done) {
     }) }, "Rotate secret"));
   }
   return el("div", { class: "toolbar", role: "group", "aria-label": "System actions" }, buttons);
+}
+
+/** Retire, move and purge: an admin's, and only those that the system's state allows (a retired system can only be purged). */
+function adminActions(system, path, act, done) {
+  if (!may("admin")) return null;
+  const key = system.system_key;
+  const org = system.organization_id;
+  const toOrg = (message) => {
+    announce(message);
+    location.hash = `#/org/${encodeURIComponent(org)}`;
+  };
+  const buttons = [];
+  if (system.status !== "deleted") {
+    buttons.push(el("button", { type: "button", class: "danger", onclick: () => act(async () => {
+      const ok = await confirmAction({
+        title: `Retire ${key}?`,
+        body: [el("p", {}, "The key stops working for good and is never reused: the appliance is refused, and the system can no longer be resumed or rotated."), el("p", {}, "Its backups are kept and can still be downloaded until the system is purged.")],
+        confirmLabel: "Retire system",
+      });
+      if (!ok) return;
+      await call("DELETE", path);
+      done(`System ${key} retired.`);
+    }) }, "Retire"));
+    buttons.push(el("button", { type: "button", onclick: () => act(async () => {
+      const { items } = await callAllPages("/api/admin/organizations", "organizations", { maxPages: 10 });
+      const target = await askValue({
+        title: `Move ${key} to another organisation`,
+        body: el("p", {}, `Every backup moves with it, byte for byte, and counts against the new organisation's quota from then on. It is now in ${org}.`),
+        label: "Organisation",
+        suggestions: items.map((o) => o.organization_id).filter((id) => id !== org),
+        hint: "An organisation id, as in the list of organisations.",
+        confirmLabel: "Move system",
+      });
+      if (!target || target === org) return;
+      await call("POST", `${path}/move`, { body: { organization_id: target } });
+      done(`System ${key} moved to ${target}.`);
+    }) }, "Move…"));
+  }
+  buttons.push(el("button", { type: "button", class: "danger", onclick: () => act(async () => {
+    const ok = await confirmTyped({
+      title: `Purge ${key}?`,
+      body: [el("p", {}, "Every backup of this system is deleted and its record removed: nothing of it can be downloaded afterwards."), el("p", {}, "Use this for erasure (a destroyed appliance, a request to forget a customer).")],
+      expected: key,
+      confirmLabel: "Purge system",
+    });
+    if (!ok) return;
+    await call("DELETE", path, { query: { purge: "true" } });
+    toOrg(`System ${key} purged.`);
+  }) }, "Purge…"));
+  return el("div", { class: "toolbar", role: "group", "aria-label": "Admin actions" }, buttons);
 }
 
 async function post(path, message, done) {

@@ -1,55 +1,66 @@
-// An organisation's systems: status, append-only, backups, bytes and the age of the newest
-// backup, marked when older than a threshold the operator sets (kept in this browser).
-// Every system of the organisation is loaded, so sorting and filtering cover all of them.
+// An organisation's systems: status and health (which says why: "silent 33 days"), append-only,
+// backups, bytes and the age of the newest backup, marked when older than a threshold the operator
+// sets (kept in this browser). Every system of the organisation is loaded, so sorting and filtering
+// cover all of them; the most silent come first. Filter, sort and page live in the URL.
 
 import { call, callAllPages } from "../api.js";
 import { confirmAction, showSecretOnce } from "../dialogs.js";
 import { actionRunner, announce, el, emptyState, pageHeading, replace, showTrail } from "../elements.js";
+import { healthBadge, statusBadge } from "../health.js";
 import { ageMs, ageText, bytesText, daysMs, exactBytes, timeText } from "../quantities.js";
 import { may } from "../session.js";
-import { rowsTable } from "../table.js";
+import { parsePage, parseSort, rowsTable } from "../table.js";
 
 const THRESHOLD_KEY = "vault.stale-after-days";
 const DEFAULT_THRESHOLD_DAYS = 3;
 
 /** The organisation view (#/org/{org}). */
-export async function systemsView({ main, trail, params: [org], stillCurrent, onProblem, reload }) {
+export async function systemsView({ main, trail, params: [org], state, keepState, stillCurrent, onProblem, reload }) {
   showTrail(trail, [["Organisations", "#/"], [org, `#/org/${encodeURIComponent(org)}`]]);
   const { items, complete } = await callAllPages(`/api/admin/organizations/${encodeURIComponent(org)}/systems`, "systems");
   if (!stillCurrent()) return;
 
   let thresholdDays = storedThreshold();
   const isStale = (row) => row.status === "active" && ageMs(row.last_backup_at) > daysMs(thresholdDays);
-  const filter = el("input", { id: "system-filter", type: "search", autocomplete: "off", placeholder: "system key or id" });
-  const status = el("select", { id: "status-filter" }, ["all", "active", "suspended", "deleted", "unregistered"].map((s) => el("option", { value: s }, s === "all" ? "any status" : s)));
-  const staleOnly = el("input", { id: "stale-only", type: "checkbox" });
+  const filter = el("input", { id: "system-filter", type: "search", autocomplete: "off", placeholder: "system key, id or name", value: state.get("q") ?? "" });
+  const status = el("select", { id: "status-filter" }, ["all", "active", "suspended", "deleted", "unregistered"].map((s) => el("option", { value: s, selected: s === state.get("status") }, s === "all" ? "any status" : s === "deleted" ? "retired" : s)));
+  const staleOnly = el("input", { id: "stale-only", type: "checkbox", checked: state.get("stale") === "1" });
   const threshold = el("input", { id: "stale-days", type: "number", min: "1", max: "365", step: "1", value: String(thresholdDays), inputmode: "numeric" });
 
-  const table = rowsTable({
-    caption: `Systems of ${org}`,
-    rowKey: (row) => row.system_key,
-    sort: { key: "last_backup_at", descending: true },
-    emptyText: "No system matches the filters.",
-    columns: [
-      { key: "system_key", label: "System", cell: (row) => el("a", { href: `#/system/${encodeURIComponent(row.system_key)}` }, row.system_key) },
-      { key: "status", label: "Status", cell: (row) => el("span", { class: `badge ${row.status}` }, row.status) },
+  const now = Date.now();
+  const columns = [
+      { key: "system_key", label: "System", cell: (row) => el("a", { href: `#/system/${encodeURIComponent(row.system_key)}` }, row.system_key, row.name ? el("span", { class: "system-name" }, row.name) : null) },
+      { key: "status", label: "Status", cell: (row) => el("span", { class: "badges" }, statusBadge(row.status), healthBadge(row, thresholdDays, now)) },
       { key: "append_only", label: "Append-only", cell: (row) => (row.append_only ? "yes" : "no") },
       { key: "backups", label: "Backups", numeric: true },
       { key: "bytes_used", label: "Bytes", numeric: true, cell: (row) => el("span", { title: exactBytes(row.bytes_used) }, bytesText(row.bytes_used)) },
       { key: "last_backup_at", label: "Newest backup", numeric: true, value: (row) => -ageMs(row.last_backup_at), cell: (row) => newestBackupCell(row, isStale(row)) },
-    ],
+  ];
+  const remember = (table) => keepState({ q: filter.value.trim(), status: status.value === "all" ? "" : status.value, stale: staleOnly.checked ? "1" : "", sort: table.sort, page: table.page > 1 ? table.page : "" });
+  let tableState = { sort: state.get("sort") ?? "", page: parsePage(state.get("page")) + 1 };
+  const table = rowsTable({
+    caption: `Systems of ${org}`,
+    rowKey: (row) => row.system_key,
+    // The most silent first: the oldest newest backup, systems that never backed up before all.
+    sort: parseSort(state.get("sort"), columns, { key: "last_backup_at", descending: false }),
+    page: parsePage(state.get("page")),
+    emptyText: "No system matches the filters.",
+    columns,
+    onChange: (next) => remember((tableState = next)),
   });
 
-  const apply = () => {
+  const apply = (firstPage = false) => {
     const needle = filter.value.trim().toLowerCase();
     table.show(items.filter((row) =>
       (status.value === "all" || row.status === status.value) &&
       (!staleOnly.checked || isStale(row)) &&
-      (!needle || row.system_key.toLowerCase().includes(needle) || String(row.system_id).toLowerCase().includes(needle))));
+      (!needle || [row.system_key, row.system_id, row.name, row.legacy_id].some((v) => String(v ?? "").toLowerCase().includes(needle)))), { firstPage });
+    if (firstPage) tableState = { ...tableState, page: 1 };
+    remember(tableState);
     staleCount.textContent = `${items.filter(isStale).length} active system(s) without a backup in the last ${thresholdDays} day(s).`;
   };
   const staleCount = el("p", { class: "hint", id: "stale-count" });
-  for (const control of [filter, status, staleOnly]) control.addEventListener("input", apply);
+  for (const control of [filter, status, staleOnly]) control.addEventListener("input", () => apply(true));
   threshold.addEventListener("change", () => {
     const days = Number(threshold.value);
     if (!Number.isInteger(days) || days < 1 || days > 365) {

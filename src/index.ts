@@ -7,6 +7,7 @@ import { createDownloadLink, deleteBackupAdmin, listBackupsAdmin } from "./admin
 import { downloadByLink } from "./admin/downloads";
 import { createSystem, listAudit, listOrganizations, listSystems } from "./admin/organizations";
 import { deleteSystem, moveSystemHandler, patchSystem, resumeSystem, rotateSystem, showSystem, suspendSystem } from "./admin/systems";
+import { auditRefusals } from "./admin/refusal-audit";
 import { showCallingToken } from "./admin/token-identity";
 import { createToken, listTokens, revokeToken } from "./admin/tokens";
 import type { AppEnv } from "./api/app-env";
@@ -33,7 +34,7 @@ app.all(BACKUP, methodNotAllowed("GET, HEAD, DELETE"));
 
 // The operator plane (docs/api/operator.md): Bearer operator tokens; every path answers 401 without one.
 const admin = new Hono<AdminEnv>();
-admin.use("*", authenticateOperator);
+admin.use("*", authenticateOperator, auditRefusals);
 admin.get("/token", showCallingToken);
 admin.get("/tokens", listTokens);
 admin.post("/tokens", createToken);

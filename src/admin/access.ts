@@ -11,6 +11,7 @@ import { limitsOf } from "../config";
 import { ApiError } from "../errors";
 import { clientAddress } from "../http/client-address";
 import type { AdminEnv } from "./app-env";
+import { withSystemChange, type HeldSystem } from "./system-change";
 
 type Ctx = Context<AdminEnv>;
 
@@ -19,6 +20,7 @@ export function scopedOrganization(c: Ctx): string {
   const organizationId = c.req.param("org") ?? "";
   if (!ORGANIZATION_ID_PATTERN.test(organizationId)) throw new ApiError(400, "invalid organization id");
   if (!inScope(c.get("operator"), organizationId)) throw new ApiError(404, "organization not found");
+  c.set("auditOrganization", organizationId);
   return organizationId;
 }
 
@@ -27,8 +29,28 @@ export async function scopedSystem(c: Ctx): Promise<{ systemKey: string; record:
   const systemKey = c.req.param("key") ?? "";
   if (!SYSTEM_KEY_PATTERN.test(systemKey)) throw new ApiError(400, "invalid system key");
   const record = await readSystemRecord(c.env.SYSTEMS, systemKey);
-  if (!record || !inScope(c.get("operator"), record.organization_id)) throw new ApiError(404, "system not found");
+  if (!record || record.purged_at || !inScope(c.get("operator"), record.organization_id)) throw new ApiError(404, "system not found");
+  c.set("auditOrganization", record.organization_id);
   return { systemKey, record };
+}
+
+/** 404 unless the record read under a hold is a live system in the caller's scope (it may have moved or gone meanwhile). */
+export function guardScope(c: Ctx): (record: SystemRecord) => void {
+  return (record) => {
+    if (record.purged_at || !inScope(c.get("operator"), record.organization_id)) throw new ApiError(404, "system not found");
+  };
+}
+
+/**
+ * Runs a change holding the system (system-change.ts), with its record read afresh under the
+ * hold and checked against the caller's scope again.
+ */
+export async function holdSystem<T>(c: Ctx, systemKey: string, change: (held: HeldSystem & { record: SystemRecord }) => Promise<T>): Promise<T> {
+  return withSystemChange(stores(c), systemKey, async (held) => {
+    if (!held.record) throw new ApiError(404, "system not found");
+    guardScope(c)(held.record);
+    return change({ ...held, record: held.record });
+  });
 }
 
 /** The backup id in the path: 400 unless it is in the allowlist. */

@@ -11,5 +11,6 @@ export interface Operator {
 /** Hono's typing for the operator routes. */
 export interface AdminEnv {
   Bindings: Env;
-  Variables: { operator: Operator };
+  /** `auditOrganization`: the organisation in scope the request resolved to, for the audit of a refusal. */
+  Variables: { operator: Operator; auditOrganization?: string };
 }

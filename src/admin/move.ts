@@ -1,94 +1,129 @@
 // Moving a system to another organisation (POST /api/admin/systems/{key}/move), as a use case
-// callable without HTTP. Every backup is copied byte-exact with its metadata (R2 checks each
-// copy against its recorded SHA-256) and recorded in the new organisation's ledger; then the
-// record switches organisation; then the old copies are deleted and forgotten; last, the
-// index, the audit trail and the end of the journal are written in one batch. A journal row
-// in D1 makes a failed move resume from where it stopped, towards the same organisation.
+// callable without HTTP. Holding the system (system-change.ts): seal it in its source ledger and
+// wait for its uploads in flight; reserve its bytes in the destination in the step that checks
+// the quota; copy every backup byte-exact with its metadata (R2 checks each copy against its
+// recorded SHA-256) and record them in the destination ledger; switch the record; delete the old
+// copies and forget them; last, the index, the audit trail and the end of the journal in one
+// batch. A journal row in D1 makes a failed move resume, towards the same organisation; a
+// failed attempt is audited.
 
 import { writeSystemRecord } from "../auth/credentials";
 import type { SystemRecord } from "../auth/secret";
-import { systemPrefix, type SystemScope } from "../backups/keys";
+import { systemPrefix, systemStagingPrefix, type SystemScope } from "../backups/keys";
 import { copyBackupObject, deleteObjects, listObjects } from "../backups/store";
 import type { Limits } from "../config";
 import { ApiError, UnavailableError } from "../errors";
-import { adoptBackups, forgetSystem, organizationUsage, systemBackupRows } from "../ledger/client";
-import { auditStatement } from "../operator/audit";
+import { adoptBackups, forgetSystem, reserveMoveIn, sealSystem, systemBackupRows } from "../ledger/client";
+import { auditStatement, recordAuditQuietly } from "../operator/audit";
 import { d1 } from "../operator/d1";
 import { finishMoveStatement, readMoveInProgress, startMove } from "../operator/move-journal";
 import { upsertSystemStatement } from "../operator/system-index";
 import type { PurgeStores } from "./purge";
+import { sealAndDrain } from "./seal";
+import { withSystemChange, type HeldSystem } from "./system-change";
 import type { Actor } from "./system-records";
+
+/** Copies between two renewals of the hold on the system. */
+const RENEW_EVERY = 50;
 
 /** Everything a move touches. */
 export interface MoveStores extends PurgeStores {
   limits: Pick<Limits, "maxSizePerOrg">;
 }
 
+/** What the caller may see: `guard` checks the record read under the hold, `mayName` whether an organisation may be named to it. */
+export interface MoveCaller {
+  guard?(record: SystemRecord): void;
+  mayName?(organizationId: string): boolean;
+}
+
 /** Moves a system's backups and record to `toOrg`; returns the new record and how many backups it holds there. */
-export async function moveSystem(stores: MoveStores, actor: Actor, systemKey: string, record: SystemRecord, toOrg: string) {
-  const journal = await readMoveInProgress(stores.db, systemKey);
-  if (journal && journal.to_org !== toOrg) throw new ApiError(409, `a move of this system to ${journal.to_org} is in progress: repeat that move to finish it`);
-  const from: SystemScope = { organizationId: journal?.from_org ?? record.organization_id, systemKey };
+export async function moveSystem(stores: MoveStores, actor: Actor, systemKey: string, toOrg: string, caller: MoveCaller = {}) {
+  return withSystemChange(stores, systemKey, async (held) => {
+    const record = held.record;
+    if (!record || record.purged_at) throw new ApiError(404, "system not found");
+    caller.guard?.(record);
+    if (record.deleted_at) throw new ApiError(409, "the system is retired: it can only be purged");
+    const journal = await readMoveInProgress(stores.db, systemKey);
+    if (journal && journal.to_org !== toOrg) {
+      const where = caller.mayName?.(journal.to_org) === false ? "another organization" : journal.to_org;
+      throw new ApiError(409, `a move of this system to ${where} is in progress: repeat that move to finish it`);
+    }
+    // Already there with nothing in progress: a repeat of a move that finished (its answer may have been lost).
+    if (!journal && record.organization_id === toOrg) return { record, backups: (await systemBackupRows(stores.ledger, { organizationId: toOrg, systemKey })).length };
+    const from: SystemScope = { organizationId: journal?.from_org ?? record.organization_id, systemKey };
+    try {
+      return await moveHeld(stores, actor, held, record, from, toOrg, journal === null);
+    } catch (err) {
+      // A refusal (409, 413) is audited as denied by the operator plane; here, what failed.
+      if (err instanceof ApiError && err.status < 500) throw err;
+      const reason = err instanceof ApiError ? err.publicMessage : "storage unavailable";
+      await recordAuditQuietly(stores.db, [
+        { organizationId: from.organizationId, actor: actor.name, action: "system.move", target: systemKey, outcome: `failed: ${reason}`, clientIp: actor.clientIp },
+      ]);
+      throw err;
+    }
+  });
+}
+
+async function moveHeld(stores: MoveStores, actor: Actor, held: HeldSystem, record: SystemRecord, from: SystemScope, toOrg: string, starting: boolean) {
+  const { systemKey } = held;
   const to: SystemScope = { organizationId: toOrg, systemKey };
-  // Already there with nothing in progress: a repeat of a move that finished (its answer may have been lost).
-  if (!journal && record.organization_id === toOrg) return { record, backups: (await systemBackupRows(stores.ledger, to)).length };
-  if (!journal) {
-    await checkDestinationQuota(stores, from, toOrg);
-    await startMove(stores.db, systemKey, { from_org: from.organizationId, to_org: toOrg });
-  }
-  let current = record;
-  if (record.organization_id !== toOrg) {
-    await copyMissing(stores, from, to);
-    current = { ...record, organization_id: toOrg };
-    await writeSystemRecord(stores.kv, systemKey, current);
-  }
-  // Once the record names the new organisation, the old prefix only holds copies (and any
-  // upload that landed before the switch reached every location: copied here too).
-  const atDestination = await copyMissing(stores, from, to);
   const fromPrefix = systemPrefix(from);
+  let sources: R2Object[];
+  try {
+    await sealAndDrain(stores.ledger, [from], "move");
+    sources = (await listObjects(stores.bucket, fromPrefix)).filter((o) => o.customMetadata?.sha256); // uncommitted: not a backup
+    if (record.organization_id !== toOrg) {
+      await reserveMoveIn(stores.ledger, to, sources.reduce((sum, o) => sum + o.size, 0), stores.limits.maxSizePerOrg);
+      if (starting) await startMove(stores.db, systemKey, { from_org: from.organizationId, to_org: toOrg });
+    }
+  } catch (err) {
+    // Refused before it began (uploads still open, 413, no journal): the system goes on uploading where it is.
+    if (starting) await sealSystem(stores.ledger, from, null).catch(() => {});
+    throw err;
+  }
+  const atDestination = await copyMissing(stores, sources, from, to, held.renew);
+  await held.renew();
+  const moved = { ...record, organization_id: toOrg };
+  if (record.organization_id !== toOrg) await writeSystemRecord(stores.kv, systemKey, moved);
   // Only sources whose exact copy is at the destination are deleted: nothing is lost to a race.
-  const copied = (await listObjects(stores.bucket, fromPrefix)).filter((o) => sameBackup(o, atDestination.get(o.key.slice(fromPrefix.length))));
-  for (let i = 0; i < copied.length; i += 1000) await deleteObjects(stores.bucket, copied.slice(i, i + 1000).map((o) => o.key));
+  const copied = sources.filter((o) => sameBackup(o, atDestination.get(o.key.slice(fromPrefix.length))));
+  const leftovers = (await listObjects(stores.bucket, systemStagingPrefix(from))).map((o) => o.key);
+  const doomed = [...copied.map((o) => o.key), ...leftovers];
+  for (let i = 0; i < doomed.length; i += 1000) await deleteObjects(stores.bucket, doomed.slice(i, i + 1000));
   if ((await listObjects(stores.bucket, fromPrefix)).length > 0) throw new UnavailableError("backup storage unavailable: the move is not finished, repeat it");
   await forgetSystem(stores.ledger, from);
+  await sealSystem(stores.ledger, from, "moved"); // a stale credential cache cannot upload into the old prefix
   // Each organisation's trail names the system, never the other organisation (it may be outside a reader's scope).
   const event = { actor: actor.name, action: "system.move" as const, target: systemKey, clientIp: actor.clientIp };
   await d1("finish move", () =>
     stores.db.batch([
-      upsertSystemStatement(stores.db, systemKey, current),
+      upsertSystemStatement(stores.db, systemKey, moved),
       auditStatement(stores.db, { ...event, organizationId: from.organizationId, outcome: "ok: moved out to another organization" }),
       auditStatement(stores.db, { ...event, organizationId: toOrg, outcome: "ok: moved in from another organization" }),
       finishMoveStatement(stores.db, systemKey),
     ]),
   );
-  return { record: current, backups: atDestination.size };
-}
-
-/** 413 when the destination's quota cannot take the system's bytes (checked before anything is copied). */
-async function checkDestinationQuota(stores: MoveStores, from: SystemScope, toOrg: string): Promise<void> {
-  if (stores.limits.maxSizePerOrg === 0) return;
-  const [source, destination] = await Promise.all([
-    organizationUsage(stores.ledger, from.organizationId, [from.systemKey]),
-    organizationUsage(stores.ledger, toOrg, []),
-  ]);
-  const bytes = source.systems[from.systemKey]?.bytes ?? 0;
-  if (destination.bytes + bytes > stores.limits.maxSizePerOrg) throw new ApiError(413, "organization storage quota exceeded");
+  return { record: moved, backups: atDestination.size };
 }
 
 /**
- * Copies every committed backup under `from` that `to` does not hold yet (same key, same
- * SHA-256 and size), records all of them in the destination ledger, and returns what `to` holds.
+ * Copies every committed backup of `sources` that `to` does not hold yet (same key, same
+ * SHA-256 and size), records all of them in the destination ledger (which ends the move's
+ * reservation there in the same step), and returns what `to` holds.
  */
-async function copyMissing(stores: MoveStores, from: SystemScope, to: SystemScope): Promise<Map<string, R2Object>> {
+async function copyMissing(stores: MoveStores, sources: R2Object[], from: SystemScope, to: SystemScope, renew: () => Promise<void>): Promise<Map<string, R2Object>> {
   const fromPrefix = systemPrefix(from);
   const toPrefix = systemPrefix(to);
   const present = new Map<string, R2Object>();
   for (const o of await listObjects(stores.bucket, toPrefix)) if (o.customMetadata?.sha256) present.set(o.key.slice(toPrefix.length), o);
-  for (const source of await listObjects(stores.bucket, fromPrefix)) {
-    if (!source.customMetadata?.sha256) continue; // never committed: not a backup
+  let copies = 0;
+  for (const source of sources) {
     const id = source.key.slice(fromPrefix.length);
     if (sameBackup(source, present.get(id))) continue;
     present.set(id, await copyBackupObject(stores.bucket, source, toPrefix + id));
+    if (++copies % RENEW_EVERY === 0) await renew();
   }
   // Each backup keeps its age: its commit time travels in its `uploaded_at`, its digest beside it.
   await adoptBackups(stores.ledger, to, [...present].map(([id, o]) => ({ id, size: o.size, committedAt: commitTimeOf(o), sha256: o.customMetadata?.sha256 ?? null })));

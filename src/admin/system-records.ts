@@ -1,12 +1,15 @@
 // Changing systems' credential records for the operator plane: KV (the truth for credentials),
 // the operator index row and the audit event, in an order that leaves nothing half-done.
 
-import { deleteSystemRecord, writeSystemRecord } from "../auth/credentials";
+import { writeSystemRecord } from "../auth/credentials";
 import { generateSecret, generateSystemCredentials, type SystemRecord } from "../auth/secret";
 import { auditStatement, recordAuditQuietly, type AuditAction } from "../operator/audit";
 import { d1 } from "../operator/d1";
 import { removeSystemStatement, upsertSystemStatement } from "../operator/system-index";
+import { tombstoneStatement, type Tombstone } from "../operator/system-changes";
 import { log } from "../platform/log";
+import { rfc3339 } from "../platform/time";
+import type { HeldSystem } from "./system-change";
 
 /** The stores a record change touches. */
 export interface RecordStores {
@@ -21,18 +24,20 @@ export interface Actor {
 }
 
 /**
- * Applies `change` (null: nothing to change) to a system's record: KV first, then the index row
- * and the audit event in one atomic D1 batch. A D1 failure answers 503; a retry is harmless
- * (the change is already in KV, the batch is written again).
+ * Applies `change` (null: nothing to change) to the record of a system the caller holds
+ * (system-change.ts): KV first, then the index row, the audit event and any tombstone in one
+ * atomic D1 batch. A D1 failure answers 503; a retry is harmless (the change is already in KV,
+ * the batch is written again).
  */
 export async function changeSystemRecord(
   stores: RecordStores,
   actor: Actor,
   action: AuditAction,
-  systemKey: string,
-  record: SystemRecord,
+  held: Pick<HeldSystem, "systemKey" | "holder"> & { record: SystemRecord },
   change: (record: SystemRecord) => SystemRecord | null,
+  tombstone?: Tombstone,
 ): Promise<SystemRecord> {
+  const { systemKey, record } = held;
   const changed = change(record);
   if (changed) await writeSystemRecord(stores.kv, systemKey, changed);
   const next = changed ?? record;
@@ -40,6 +45,7 @@ export async function changeSystemRecord(
     stores.db.batch([
       upsertSystemStatement(stores.db, systemKey, next),
       auditStatement(stores.db, { organizationId: next.organization_id, actor: actor.name, action, target: systemKey, outcome: "ok", clientIp: actor.clientIp }),
+      ...(tombstone ? [tombstoneStatement(stores.db, systemKey, held.holder, tombstone)] : []),
     ]),
   );
   return next;
@@ -65,8 +71,8 @@ export async function createSystemRecord(stores: RecordStores, actor: Actor, org
 }
 
 /**
- * Replaces a system's secret. The new secret is returned even when the audit write fails
- * afterwards (logged): once KV holds its hash, withholding it would lock the system out.
+ * Replaces the secret of a system the caller holds. The new secret is returned even when the
+ * audit write fails afterwards (logged): once KV holds its hash, withholding it would lock the system out.
  */
 export async function rotateSystemSecret(stores: RecordStores, actor: Actor, systemKey: string, record: SystemRecord) {
   const { systemSecret, secretPublic, secretSha256 } = await generateSecret();
@@ -78,13 +84,25 @@ export async function rotateSystemSecret(stores: RecordStores, actor: Actor, sys
   return { systemSecret, record: rotated };
 }
 
-/** Removes a system's record from KV after its index row and audit event are written (erasure's last step). */
-export async function eraseSystemRecord(stores: RecordStores, actor: Actor, systemKey: string, record: SystemRecord, outcome: string): Promise<void> {
+/**
+ * A purge's last step, once nothing of the system is left: the index row goes, the audit event
+ * and the purge tombstone are written (and the journal of a move it finished ends) in one D1
+ * batch; then the KV record becomes a tombstone record: retired, `purged_at` set, its secret hash
+ * replaced by one of a secret nobody knows. The key is never reused and the old secret never
+ * verifies again; the record survives for the undo of a purge, which issues a new secret.
+ */
+export async function buryPurgedRecord(stores: RecordStores, actor: Actor, held: Pick<HeldSystem, "systemKey" | "holder">, record: SystemRecord, outcome: string, extra: D1PreparedStatement[]): Promise<void> {
+  const { systemKey } = held;
   await d1("erase system", () =>
     stores.db.batch([
       removeSystemStatement(stores.db, systemKey),
       auditStatement(stores.db, { organizationId: record.organization_id, actor: actor.name, action: "system.purge", target: systemKey, outcome, clientIp: actor.clientIp }),
+      tombstoneStatement(stores.db, systemKey, held.holder, "purged"),
+      ...extra,
     ]),
   );
-  await deleteSystemRecord(stores.kv, systemKey);
+  if (record.purged_at) return;
+  const { secretPublic, secretSha256 } = await generateSecret(); // the clear secret is dropped at once
+  const now = rfc3339();
+  await writeSystemRecord(stores.kv, systemKey, { ...record, deleted_at: record.deleted_at ?? now, purged_at: now, secret_public: secretPublic, secret_sha256: secretSha256 });
 }

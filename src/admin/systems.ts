@@ -9,7 +9,8 @@ import { organizationUsage } from "../ledger/client";
 import { d1 } from "../operator/d1";
 import { indexMatches, readIndexedSystem, upsertSystemStatement } from "../operator/system-index";
 import { rfc3339 } from "../platform/time";
-import { actor, jsonBody, onlyFields, requireRole, scopedSystem, stores } from "./access";
+import { inScope } from "../auth/operator-token";
+import { actor, guardScope, holdSystem, jsonBody, onlyFields, requireRole, scopedSystem, stores } from "./access";
 import type { AdminEnv } from "./app-env";
 import { moveSystem } from "./move";
 import { purgeSystem } from "./purge";
@@ -45,9 +46,10 @@ export async function patchSystem(c: Ctx): Promise<Response> {
   if (typeof body.append_only !== "boolean") throw new ApiError(400, "append_only must be a boolean");
   const wanted = body.append_only;
   refuseIfRetired(record);
-  const next = await changeSystemRecord(stores(c), actor(c), "system.append_only", systemKey, record, (r) =>
-    (r.append_only === true) === wanted ? null : { ...r, append_only: wanted },
-  );
+  const next = await holdSystem(c, systemKey, async (held) => {
+    refuseIfRetired(held.record);
+    return changeSystemRecord(stores(c), actor(c), "system.append_only", held, (r) => ((r.append_only === true) === wanted ? null : { ...r, append_only: wanted }));
+  });
   return envelope(200, "system updated", await view(c, systemKey, next));
 }
 
@@ -56,7 +58,10 @@ export async function rotateSystem(c: Ctx): Promise<Response> {
   const { systemKey, record } = await scopedSystem(c);
   requireRole(c, "admin");
   refuseIfRetired(record);
-  const { systemSecret, record: rotated } = await rotateSystemSecret(stores(c), actor(c), systemKey, record);
+  const { systemSecret, record: rotated } = await holdSystem(c, systemKey, async (held) => {
+    refuseIfRetired(held.record);
+    return rotateSystemSecret(stores(c), actor(c), systemKey, held.record);
+  });
   return envelope(200, "secret rotated", { system_key: systemKey, system_secret: systemSecret, system_id: rotated.system_id, organization_id: rotated.organization_id });
 }
 
@@ -67,10 +72,12 @@ export async function deleteSystem(c: Ctx): Promise<Response> {
   const purge = c.req.query("purge");
   if (purge !== undefined && purge !== "true" && purge !== "false") throw new ApiError(400, "purge must be true or false");
   if (purge === "true") {
-    const { deleted } = await purgeSystem(stores(c), actor(c), systemKey, record);
+    const { deleted } = await purgeSystem(stores(c), actor(c), systemKey, guardScope(c));
     return envelope(200, "system purged", { system_key: systemKey, purged: true, objects_deleted: deleted });
   }
-  const next = await changeSystemRecord(stores(c), actor(c), "system.retire", systemKey, record, (r) => (r.deleted_at ? null : { ...r, deleted_at: rfc3339() }));
+  const next = await holdSystem(c, systemKey, (held) =>
+    changeSystemRecord(stores(c), actor(c), "system.retire", held, (r) => (r.deleted_at ? null : { ...r, deleted_at: rfc3339() }), "retired"),
+  );
   return envelope(200, "system retired", await view(c, systemKey, next));
 }
 
@@ -84,8 +91,9 @@ export async function moveSystemHandler(c: Ctx): Promise<Response> {
   if (typeof to !== "string" || !ORGANIZATION_ID_PATTERN.test(to)) throw new ApiError(400, "organization_id must be a valid organization id");
   // The destination must be in scope too, and looks just as absent when it is not.
   const operator = c.get("operator");
-  if (operator.organizations !== "*" && !operator.organizations.includes(to)) throw new ApiError(404, "organization not found");
-  const { record: moved } = await moveSystem(stores(c), actor(c), systemKey, record, to);
+  if (!inScope(operator, to)) throw new ApiError(404, "organization not found");
+  refuseIfRetired(record);
+  const { record: moved } = await moveSystem(stores(c), actor(c), systemKey, to, { guard: guardScope(c), mayName: (org) => inScope(operator, org) });
   return envelope(200, "system moved", await view(c, systemKey, moved));
 }
 
@@ -93,7 +101,10 @@ async function changeAndShow(c: Ctx, role: "manager", action: "system.suspend" |
   const { systemKey, record } = await scopedSystem(c);
   requireRole(c, role);
   refuseIfRetired(record);
-  const next = await changeSystemRecord(stores(c), actor(c), action, systemKey, record, change);
+  const next = await holdSystem(c, systemKey, async (held) => {
+    refuseIfRetired(held.record);
+    return changeSystemRecord(stores(c), actor(c), action, held, change);
+  });
   return envelope(200, message, await view(c, systemKey, next));
 }
 

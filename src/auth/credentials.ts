@@ -16,14 +16,15 @@ export interface AuthenticatedSystem {
 
 /**
  * Reads the credential record of a system key. Returns null when there is none or it is
- * malformed (logged); throws UnavailableError when KV itself fails.
+ * malformed (logged); throws UnavailableError when KV itself fails. Authentication reads through
+ * KV's edge cache; a change to the system (`fresh`) never does: it reads what KV holds now.
  */
-export async function readSystemRecord(kv: KVNamespace, systemKey: string): Promise<SystemRecord | null> {
+export async function readSystemRecord(kv: KVNamespace, systemKey: string, options: { fresh?: boolean } = {}): Promise<SystemRecord | null> {
   if (!SYSTEM_KEY_PATTERN.test(systemKey)) return null;
   let raw: string | null;
   try {
     raw = await withDeadline("KV get", TIMINGS.kvDeadlineMs, () =>
-      kv.get(systemKey, { type: "text", cacheTtl: TIMINGS.credentialCacheTtlSeconds }),
+      options.fresh ? kv.get(systemKey, { type: "text" }) : kv.get(systemKey, { type: "text", cacheTtl: TIMINGS.credentialCacheTtlSeconds }),
     );
   } catch (err) {
     throw new UnavailableError("authentication service unavailable", err);

@@ -16,6 +16,11 @@ export interface SystemRecord {
   registered_at: string | null;
   suspended_at: string | null;
   deleted_at: string | null;
+  /**
+   * Set by a purge: the record stays as a tombstone (its secret hash replaced, so the old secret
+   * never verifies again) and the key is never reused. Absent or null on every other record.
+   */
+  purged_at?: string | null;
   /** When true, the system may upload and read but never delete (a leaked credential cannot wipe history). */
   append_only?: boolean;
 }
@@ -73,7 +78,7 @@ export function recordProblems(record: unknown): string[] {
     problems.push("secret_public must match " + PUBLIC_PART_PATTERN.source);
   if (typeof r.secret_sha256 !== "string" || !SALTED_HASH_PATTERN.test(r.secret_sha256))
     problems.push("secret_sha256 must be '<hex salt>:<64 hex digits>'");
-  for (const field of ["registered_at", "suspended_at", "deleted_at"] as const)
+  for (const field of ["registered_at", "suspended_at", "deleted_at", "purged_at"] as const)
     if (!isNullableTime(r[field])) problems.push(`${field} must be null or an RFC 3339 time (at most ${RECORD_BOUNDS.time} characters)`);
   if (r.append_only !== undefined && typeof r.append_only !== "boolean") problems.push("append_only must be a boolean");
   return problems;

@@ -7,6 +7,7 @@ import { TIMINGS, type Limits } from "../config";
 import { ApiError, UnavailableError } from "../errors";
 import { withDeadline } from "../platform/deadline";
 import { log } from "../platform/log";
+import type { SealReason } from "./seals";
 import type { CommitResult, MovedBackup, NewestBackup, OrganizationUsage, OrgLedger, ReserveResult } from "./org-ledger";
 
 function ledgerOf(ns: DurableObjectNamespace<OrgLedger>, organizationId: string) {
@@ -66,8 +67,10 @@ export async function reserveUpload(
   throw refusal(result.reason);
 }
 
-/** 413 for a full quota (never echoing the quota itself), 503 while usage is unknown. */
-function refusal(reason: "quota" | "unknown"): ApiError {
+/** 413 for a full quota (never echoing the quota itself), 503 while usage is unknown or the system is sealed. */
+function refusal(reason: "quota" | "unknown" | "sealed"): ApiError {
+  // A purge or move sealed the system: refused with Retry-After, never a 201 into a prefix being emptied.
+  if (reason === "sealed") return new UnavailableError("the system is being changed: retry later", new Error("system sealed in its ledger"));
   if (reason === "unknown") return new UnavailableError("backup storage unavailable", new Error("ledger rebuilding its usage from R2"));
   return new ApiError(413, "organization storage quota exceeded");
 }
@@ -131,4 +134,17 @@ export async function adoptBackups(ns: DurableObjectNamespace<OrgLedger>, system
 /** Forgets every backup of a system in its organisation's ledger (idempotent, asked twice). */
 export async function forgetSystem(ns: DurableObjectNamespace<OrgLedger>, system: SystemScope): Promise<void> {
   await callTwice("forget system", () => ledgerOf(ns, system.organizationId).forgetSystem(system.organizationId, system.systemKey));
+}
+
+/** Seals a system against uploads in its organisation's ledger (null: lifts a move's seal); returns how many of its reservations are open (idempotent). */
+export async function sealSystem(ns: DurableObjectNamespace<OrgLedger>, system: SystemScope, reason: SealReason | null): Promise<number> {
+  return callTwice("seal", () => ledgerOf(ns, system.organizationId).seal(system.organizationId, system.systemKey, reason));
+}
+
+/** Reserves a moving system's bytes in its destination, checked against the quota in the same step: 413 when they do not fit. */
+export async function reserveMoveIn(ns: DurableObjectNamespace<OrgLedger>, to: SystemScope, bytes: number, quota: number): Promise<void> {
+  const result = await callTwice("reserve move", () => ledgerOf(ns, to.organizationId).reserveMove(to.organizationId, to.systemKey, bytes, quota));
+  if (result === "quota") throw new ApiError(413, "organization storage quota exceeded");
+  if (result === "unknown") throw refusal("unknown");
+  if (result === "purged") throw new ApiError(409, "the system was purged");
 }

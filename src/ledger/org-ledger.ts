@@ -16,6 +16,7 @@ import { newPass, nextReconcileAt, outsideBackupHours, syncStep, type SyncPass }
 import { rateRetryAfter, recordUpload } from "./rate-windows";
 import type { CommitRequest, CommitResult, RepeatRequest, ReserveRequest, ReserveResult } from "./protocol";
 import { migrateLedger } from "./schema";
+import { reserveMove, sealOf, sealSystem, settleMoveIn, type SealReason } from "./seals";
 import { adoptRows, forgetSystemRows, systemRows, systemsUsage, type MovedBackup, type OrganizationUsage } from "./system-rows";
 import { usageTotal } from "./totals";
 
@@ -45,6 +46,7 @@ export class OrgLedger extends DurableObject<Env> {
   async reserve(req: ReserveRequest): Promise<ReserveResult> {
     const built = await this.ensureBuilt(req.organizationId);
     const now = Date.now();
+    if (sealOf(this.sql, req.systemKey)) return { ok: false, reason: "sealed" }; // purged, or being purged or moved
     this.sql.exec("DELETE FROM reservations WHERE expires_at <= ?", now);
     const retryAfter = rateRetryAfter(this.sql, req.systemKey, req.perMinute, req.perHour, now);
     if (retryAfter > 0) return { ok: false, reason: "rate", retryAfterSeconds: retryAfter };
@@ -84,6 +86,7 @@ export class OrgLedger extends DurableObject<Env> {
   async commit(req: CommitRequest): Promise<CommitResult> {
     const built = await this.ensureBuilt(req.organizationId);
     const now = Date.now();
+    if (sealOf(this.sql, req.systemKey)) return { refused: "sealed" }; // the seal landed while its body arrived
     const known = hasRow(this.sql, "backups", req.systemKey, req.id);
     const gone = hasRow(this.sql, "tombstones", req.systemKey, req.id);
     const reserved = this.sql.exec("SELECT 1 FROM reservations WHERE token = ?", req.token).toArray().length > 0;
@@ -152,7 +155,20 @@ export class OrgLedger extends DurableObject<Env> {
   /** Records backups that arrived by a move (idempotent). */
   async adoptBackups(organizationId: string, systemKey: string, backups: MovedBackup[]): Promise<void> {
     await this.ensureBuilt(organizationId);
-    adoptRows(this.sql, systemKey, backups, Date.now());
+    this.ctx.storage.transactionSync(() => (adoptRows(this.sql, systemKey, backups, Date.now()), settleMoveIn(this.sql, systemKey)));
+  }
+
+  /** Seals a system against uploads (purge, move; null lifts a move's seal); returns how many of its reservations are still open. */
+  async seal(organizationId: string, systemKey: string, reason: SealReason | null): Promise<number> {
+    await this.ensureBuilt(organizationId);
+    if (reason === null) this.sql.exec("DELETE FROM seals WHERE system_key = ? AND reason = 'move'", systemKey);
+    return reason === null ? 0 : sealSystem(this.sql, systemKey, reason, Date.now());
+  }
+
+  /** Reserves a moving system's incoming bytes here, checked against the quota in the same step. */
+  async reserveMove(organizationId: string, systemKey: string, bytes: number, quota: number): Promise<"ok" | "quota" | "purged" | "unknown"> {
+    if (!(await this.ensureBuilt(organizationId)) && quota > 0) return "unknown";
+    return reserveMove(this.sql, systemKey, bytes, quota, Date.now());
   }
 
   /** Forgets every backup of a system (purged, or moved away); its bytes stop counting at once. */

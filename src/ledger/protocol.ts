@@ -20,7 +20,7 @@ export interface ReserveRequest {
 export type ReserveResult =
   | { ok: true; token: string; newest: NewestBackup | null }
   | { ok: false; reason: "rate"; retryAfterSeconds: number }
-  | { ok: false; reason: "quota" | "unknown" };
+  | { ok: false; reason: "quota" | "unknown" | "sealed" };
 
 export interface CommitRequest {
   organizationId: string;
@@ -37,9 +37,10 @@ export interface CommitRequest {
 /**
  * A commit's outcome: recorded (and the ids its retention pruned); not recorded because its bytes
  * already are the system's newest backup (a concurrent identical upload committed first); or
- * refused (its reservation had expired and the quota is full, or unknown during a rebuild).
+ * refused (its reservation had expired and the quota is full, unknown during a rebuild, or the
+ * system sealed by a purge or move while its body arrived).
  */
-export type CommitResult = { stored: true; pruned: string[] } | { stored: false; newest: string } | { refused: "quota" | "unknown" };
+export type CommitResult = { stored: true; pruned: string[] } | { stored: false; newest: string } | { refused: "quota" | "unknown" | "sealed" };
 
 /** An upload whose bytes turned out to be backup `id`'s, the newest at reservation, to settle without storing it. */
 export interface RepeatRequest {

@@ -57,6 +57,11 @@ const MIGRATIONS: Migration[] = [
     name: "backup-digest",
     statements: ["ALTER TABLE backups ADD COLUMN sha256 TEXT"],
   },
+  {
+    // Systems being purged or moved, or gone: no reservation or commit for them (seals.ts).
+    name: "seals",
+    statements: ["CREATE TABLE IF NOT EXISTS seals (system_key TEXT PRIMARY KEY, reason TEXT NOT NULL, at INTEGER NOT NULL)"],
+  },
 ];
 
 /** Brings the ledger's schema up to date: each migration not yet recorded runs once, atomically with its record. */

@@ -19,7 +19,9 @@ export type AuditAction =
   | "backup.delete"
   | "backup.prune"
   | "token.create"
-  | "token.revoke";
+  | "token.revoke"
+  /** A refused read (or any request without an action of its own): outcome `denied: …` or `failed: …`. */
+  | "request.refused";
 
 /** One event as it is recorded. `organizationId` is `*` for events about all-organisation tokens. */
 export interface AuditEvent {
@@ -27,7 +29,7 @@ export interface AuditEvent {
   actor: string;
   action: AuditAction;
   target: string;
-  /** `ok`, or `failed: <reason>` when the action could not complete. */
+  /** `ok`, `denied: <status> <reason>` when refused, or `failed: <reason>` when the action could not complete. */
   outcome: string;
   clientIp: string | null;
   /** Milliseconds since the epoch; now when omitted. */

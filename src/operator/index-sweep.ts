@@ -46,7 +46,8 @@ function parse(raw: string | null): SystemRecord | null {
   if (raw === null) return null;
   try {
     const record: unknown = JSON.parse(raw);
-    return recordProblems(record).length === 0 ? (record as SystemRecord) : null;
+    // A purged system's record stays in KV as a tombstone; the index holds only systems that exist.
+    return recordProblems(record).length === 0 && !(record as SystemRecord).purged_at ? (record as SystemRecord) : null;
   } catch {
     return null;
   }

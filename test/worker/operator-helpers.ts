@@ -78,7 +78,12 @@ export async function storageSnapshot(orgs: string[], systemKeys: string[]): Pro
     .bind(orgList, keyList)
     .all();
   const moves = await env.OPERATOR_DB.prepare("SELECT * FROM moves WHERE system_key IN (SELECT value FROM json_each(?))").bind(keyList).all();
-  const audit = await env.OPERATOR_DB.prepare("SELECT COUNT(*) AS n FROM audit_events WHERE organization_id IN (SELECT value FROM json_each(?))").bind(orgList).first();
+  // A refusal is audited (outcome `denied: …`) and changes nothing else: it is not counted here.
+  const audit = await env.OPERATOR_DB.prepare(
+    "SELECT COUNT(*) AS n FROM audit_events WHERE organization_id IN (SELECT value FROM json_each(?)) AND outcome NOT LIKE 'denied:%'",
+  )
+    .bind(orgList)
+    .first();
   const ledgers = await Promise.all(orgs.map((org) => env.ORG_LEDGER.get(env.ORG_LEDGER.idFromName(org)).systemsUsage(org, null)));
   // Operator tokens (every one: a token may be made for `*`) and the audit events about all-organisation tokens.
   const tokens = await env.OPERATOR_DB.prepare("SELECT public_id, revoked_at FROM operator_tokens ORDER BY public_id").all();

@@ -68,6 +68,11 @@ describe("authorization matrix", () => {
     if (response.status >= 400) {
       expect(await storageSnapshot(orgs, keys)).toBe(before);
       expect(body.data).toBeNull();
+      // Every refusal is in the audit trail: its organisation's when in scope, else the fleet-wide one.
+      const refusal = await env.OPERATOR_DB.prepare("SELECT outcome FROM audit_events WHERE organization_id = ? AND actor = ? ORDER BY seq DESC LIMIT 1")
+        .bind(inScope ? own.org : "*", operator.name)
+        .first<{ outcome: string }>();
+      expect(refusal?.outcome).toBe(`denied: ${response.status} ${body.message}`);
       // A foreign organisation, system or backup looks exactly like one that does not exist.
       if (response.status === 404) expect(body.message).toMatch(/^(organization|system|backup) not found$/);
     }

@@ -5,7 +5,7 @@
 
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { SystemRecord } from "../../src/auth/secret";
+import { verifySystemSecret, type SystemRecord } from "../../src/auth/secret";
 import { moveSystem, type MoveStores } from "../../src/admin/move";
 import { purgeSystem } from "../../src/admin/purge";
 import { readIndexedSystem } from "../../src/operator/system-index";
@@ -59,6 +59,14 @@ async function ledgerRows(org: string, key: string) {
   return env.ORG_LEDGER.get(env.ORG_LEDGER.idFromName(org)).systemBackups(org, key);
 }
 
+/** A purged system's record stays as a tombstone: retired, purged, and its old secret never verifies again. */
+async function expectTombstone(key: string, secret: string) {
+  const record = (await env.SYSTEMS.get(key, "json")) as SystemRecord;
+  expect(record.purged_at).toBeTruthy();
+  expect(record.deleted_at).toBeTruthy();
+  expect(await verifySystemSecret({ ...record, deleted_at: null, purged_at: null }, secret)).toBe(false);
+}
+
 /** The calls a fault-free run makes, as fault plans for each mode. */
 async function plansFor(run: (injector: FaultInjector) => Promise<unknown>) {
   const probe = new FaultInjector();
@@ -70,27 +78,27 @@ async function plansFor(run: (injector: FaultInjector) => Promise<unknown>) {
 describe("purge", () => {
   it("erases every object (staged uploads too), the ledger rows, the index row, then the record; repeatable", async () => {
     const f = await fixture();
-    const { deleted } = await purgeSystem(storesOf(new FaultInjector()), ACTOR, f.system.key, f.record);
+    const { deleted } = await purgeSystem(storesOf(new FaultInjector()), ACTOR, f.system.key);
     expect(deleted).toBe(4);
     expect(await objectKeys(`${f.org}/${f.system.key}/`)).toEqual([]);
     expect(await objectKeys(`.staging/${f.org}/${f.system.key}/`)).toEqual([]);
-    expect(await env.SYSTEMS.get(f.system.key)).toBeNull();
+    await expectTombstone(f.system.key, f.system.secret);
     expect(await readIndexedSystem(env.OPERATOR_DB, f.system.key)).toBeNull();
     expect(await ledgerRows(f.org, f.system.key)).toEqual([]);
-    const again = await purgeSystem(storesOf(new FaultInjector()), ACTOR, f.system.key, f.record);
+    const again = await purgeSystem(storesOf(new FaultInjector()), ACTOR, f.system.key);
     expect(again.deleted).toBe(0);
   });
 
   it("with a fault at any step: 503 with the record kept while anything is left, and a retry finishes", async () => {
     const plans = await plansFor(async (injector) => {
       const f = await fixture();
-      await purgeSystem(storesOf(injector), ACTOR, f.system.key, f.record);
+      await purgeSystem(storesOf(injector), ACTOR, f.system.key);
     });
     expect(plans.length).toBeGreaterThanOrEqual(20);
     for (const plan of plans) {
       const f = await fixture();
       const injector = new FaultInjector(plan);
-      const outcome = await purgeSystem(storesOf(injector), ACTOR, f.system.key, f.record).then(
+      const outcome = await purgeSystem(storesOf(injector), ACTOR, f.system.key).then(
         () => "done",
         (err) => err,
       );
@@ -101,13 +109,12 @@ describe("purge", () => {
         if (left > 0) expect(await env.SYSTEMS.get(f.system.key), `${plan.label}: record kept`).not.toBeNull();
         // What is left is intact: a failed erasure never corrupts.
         await heldBackups([f.org], f.system.key);
-        const record = (await env.SYSTEMS.get(f.system.key, "json")) as SystemRecord | null;
-        if (record) await purgeSystem(storesOf(new FaultInjector()), ACTOR, f.system.key, record);
+        await purgeSystem(storesOf(new FaultInjector()), ACTOR, f.system.key);
       } else {
         expect(left, plan.label).toBe(0);
       }
       expect(await objectKeys(`${f.org}/${f.system.key}/`), plan.label).toEqual([]);
-      expect(await env.SYSTEMS.get(f.system.key), plan.label).toBeNull();
+      await expectTombstone(f.system.key, f.system.secret);
       expect(await ledgerRows(f.org, f.system.key), plan.label).toEqual([]);
     }
   }, 120_000);
@@ -118,7 +125,7 @@ describe("move", () => {
     const f = await fixture();
     const to = newOrg();
     const before = await env.BACKUPS.head(`${f.org}/${f.system.key}/${f.backupId}`);
-    const { record, backups } = await moveSystem(storesOf(new FaultInjector()), ACTOR, f.system.key, f.record, to);
+    const { record, backups } = await moveSystem(storesOf(new FaultInjector()), ACTOR, f.system.key, to);
     expect(backups).toBe(3);
     expect(record.organization_id).toBe(to);
     expect(await heldBackups([to], f.system.key)).toEqual(f.backups);
@@ -140,14 +147,14 @@ describe("move", () => {
   it("with a fault at any step: nothing lost, the appliance sees all its backups, and a retry resumes and finishes", async () => {
     const plans = await plansFor(async (injector) => {
       const f = await fixture();
-      await moveSystem(storesOf(injector), ACTOR, f.system.key, f.record, newOrg());
+      await moveSystem(storesOf(injector), ACTOR, f.system.key, newOrg());
     });
     expect(plans.length).toBeGreaterThanOrEqual(30);
     for (const plan of plans) {
       const f = await fixture();
       const to = newOrg();
       const injector = new FaultInjector(plan);
-      const outcome = await moveSystem(storesOf(injector), ACTOR, f.system.key, f.record, to).then(
+      const outcome = await moveSystem(storesOf(injector), ACTOR, f.system.key, to).then(
         () => "done",
         (err) => err,
       );
@@ -160,7 +167,7 @@ describe("move", () => {
       const current = (await env.SYSTEMS.get(f.system.key, "json")) as SystemRecord;
       const listed = await json(await client({ ...f.system, org: current.organization_id }).list());
       expect(listed.data.backups.length, plan.label).toBe(f.backups.size);
-      if (outcome !== "done") await moveSystem(storesOf(new FaultInjector()), ACTOR, f.system.key, current, to);
+      if (outcome !== "done") await moveSystem(storesOf(new FaultInjector()), ACTOR, f.system.key, to);
       expect(await heldBackups([to], f.system.key), plan.label).toEqual(f.backups);
       expect(await objectKeys(`${f.org}/${f.system.key}/`), plan.label).toEqual([]);
       expect(((await env.SYSTEMS.get(f.system.key, "json")) as SystemRecord).organization_id).toBe(to);
@@ -175,13 +182,13 @@ describe("move", () => {
     const f = await fixture();
     const to = newOrg();
     const injector = new FaultInjector({ binding: "SYSTEMS", method: "put", nth: 1, mode: "throw" });
-    await expect(moveSystem(storesOf(injector), ACTOR, f.system.key, f.record, to)).rejects.toMatchObject({ status: 503 });
-    await expect(moveSystem(storesOf(new FaultInjector()), ACTOR, f.system.key, f.record, newOrg())).rejects.toMatchObject({ status: 409 });
-    await moveSystem(storesOf(new FaultInjector()), ACTOR, f.system.key, f.record, to);
+    await expect(moveSystem(storesOf(injector), ACTOR, f.system.key, to)).rejects.toMatchObject({ status: 503 });
+    await expect(moveSystem(storesOf(new FaultInjector()), ACTOR, f.system.key, newOrg())).rejects.toMatchObject({ status: 409 });
+    await moveSystem(storesOf(new FaultInjector()), ACTOR, f.system.key, to);
 
     const g = await fixture();
     const small = { ...storesOf(new FaultInjector()), limits: { maxSizePerOrg: 100 } };
-    await expect(moveSystem(small, ACTOR, g.system.key, g.record, newOrg())).rejects.toMatchObject({ status: 413 });
+    await expect(moveSystem(small, ACTOR, g.system.key, newOrg())).rejects.toMatchObject({ status: 413 });
     expect(await heldBackups([g.org], g.system.key)).toEqual(g.backups);
   }, 30_000);
 });

@@ -48,6 +48,8 @@ export function attemptedAction(method: string, path: string, purge: boolean): A
     if (method === "POST" && sub && sub in verb) return verb[sub as keyof typeof verb];
   }
   if (method === "POST" && /^\/api\/admin\/organizations\/[^/]+\/systems\/?$/.test(path)) return "system.create";
+  if (method === "POST" && /^\/api\/admin\/tokens\/?$/.test(path)) return "token.create";
+  if (method === "DELETE" && /^\/api\/admin\/tokens\/[^/]+\/?$/.test(path)) return "token.revoke";
   return "request.refused";
 }
 

@@ -87,6 +87,6 @@ export async function storageSnapshot(orgs: string[], systemKeys: string[]): Pro
   const ledgers = await Promise.all(orgs.map((org) => env.ORG_LEDGER.get(env.ORG_LEDGER.idFromName(org)).systemsUsage(org, null)));
   // Operator tokens (every one: a token may be made for `*`) and the audit events about all-organisation tokens.
   const tokens = await env.OPERATOR_DB.prepare("SELECT public_id, revoked_at FROM operator_tokens ORDER BY public_id").all();
-  const fleetAudit = await env.OPERATOR_DB.prepare("SELECT COUNT(*) AS n FROM audit_events WHERE organization_id = '*'").first();
+  const fleetAudit = await env.OPERATOR_DB.prepare("SELECT COUNT(*) AS n FROM audit_events WHERE organization_id = '*' AND outcome NOT LIKE 'denied:%'").first();
   return JSON.stringify({ kv, r2, rows: rows.results, moves: moves.results, audit, ledgers, tokens: tokens.results, fleetAudit });
 }

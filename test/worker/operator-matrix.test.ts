@@ -168,9 +168,11 @@ async function newNamedOperator(name: string, organizations: string[] | "*"): Pr
     .run();
 }
 
-/** Every token (public id, revocation) and the audit events of these organisations and of `*`. */
+/** Every token (public id, revocation) and the audit events of these organisations and of `*` (refusals, audited as denied, apart). */
 async function tokenSnapshot(orgs: string[]): Promise<string> {
   const tokens = await env.OPERATOR_DB.prepare("SELECT public_id, revoked_at FROM operator_tokens ORDER BY public_id").all();
-  const audit = await env.OPERATOR_DB.prepare("SELECT COUNT(*) AS n FROM audit_events WHERE organization_id IN (SELECT value FROM json_each(?))").bind(JSON.stringify([...orgs, "*"])).first();
+  const audit = await env.OPERATOR_DB.prepare("SELECT COUNT(*) AS n FROM audit_events WHERE organization_id IN (SELECT value FROM json_each(?)) AND outcome NOT LIKE 'denied:%'")
+    .bind(JSON.stringify([...orgs, "*"]))
+    .first();
   return JSON.stringify({ tokens: tokens.results, audit });
 }

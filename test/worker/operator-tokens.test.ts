@@ -81,7 +81,7 @@ describe("operator tokens over HTTP", () => {
   it("a scoped admin creates only inside its scope: another organisation is 404, every organisation 403, and nothing is written", async () => {
     const [a, b] = [newOrg(), newOrg()];
     const scoped = await newOperator("admin", [a]);
-    const count = () => env.OPERATOR_DB.prepare("SELECT (SELECT COUNT(*) FROM operator_tokens) + (SELECT COUNT(*) FROM audit_events) AS n").first<{ n: number }>();
+    const count = () => env.OPERATOR_DB.prepare("SELECT (SELECT COUNT(*) FROM operator_tokens) + (SELECT COUNT(*) FROM audit_events WHERE outcome NOT LIKE 'denied:%') AS n").first<{ n: number }>();
     const before = await count();
     for (const [organizations, status] of [[[b], 404], [[a, b], 404], ["*", 403]] as const) {
       const response = await admin(scoped, "POST", "/tokens", { name: tokenName("beyond"), role: "reader", organizations });
@@ -91,6 +91,13 @@ describe("operator tokens over HTTP", () => {
       if (status === 404) expect(body.message).toBe("organization not found");
     }
     expect(await count()).toEqual(before);
+    // Each refusal is audited as the attempted token.create, in the fleet-wide trail (outside the caller's scope).
+    const { results: refusals } = await env.OPERATOR_DB.prepare("SELECT action, outcome FROM audit_events WHERE organization_id = '*' AND actor = ? ORDER BY seq").bind(scoped.name).all();
+    expect(refusals).toEqual([
+      { action: "token.create", outcome: "denied: 404 organization not found" },
+      { action: "token.create", outcome: "denied: 404 organization not found" },
+      { action: "token.create", outcome: "denied: 403 only an all-organisation token can create an all-organisation token" },
+    ]);
     const inside = await admin(scoped, "POST", "/tokens", { name: tokenName("inside"), role: "admin", organizations: [a, a] });
     const insideBody = await json(inside);
     expect(inside.status).toBe(201);

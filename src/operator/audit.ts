@@ -78,7 +78,9 @@ export async function listAuditEvents(
   organizationId: string,
   page: { limit: number; cursor: string | null },
 ): Promise<{ events: AuditView[]; cursor: string | null } | null> {
-  const before = page.cursor === null ? Number.MAX_SAFE_INTEGER : Number(decodeCursor(page.cursor));
+  const decoded = page.cursor === null ? null : decodeCursor(page.cursor, /^[1-9]\d{0,15}$/);
+  if (page.cursor !== null && decoded === null) return null;
+  const before = decoded === null ? Number.MAX_SAFE_INTEGER : Number(decoded);
   if (!Number.isSafeInteger(before)) return null;
   const { results } = await d1("audit list", () =>
     db

@@ -64,6 +64,7 @@ export async function moveSystem(stores: MoveStores, actor: Actor, systemKey: st
       await recordAuditQuietly(stores.db, [
         { organizationId: from.organizationId, actor: actor.name, action: "system.move", target: systemKey, outcome: `failed: ${reason}`, clientIp: actor.clientIp },
       ]);
+      if (err instanceof ApiError) err.audited = true;
       throw err;
     }
   });

@@ -315,7 +315,7 @@ describe("the low findings", () => {
     expect(pulled).toBeLessThan(64 * 1024);
     const spec = await send(new Request("https://vault.test/api//openapi.json"));
     expect(spec.status).toBe(200);
-    expect((await spec.json()).openapi).toMatch(/^3\.1/);
+    expect(((await spec.json()) as { openapi: string }).openapi).toMatch(/^3\.1/);
     const { redactedPath } = await import("../../src/http/error-response");
     expect(redactedPath("/api/downloads/abc.def")).toBe("/api/downloads/[redacted]");
     expect(redactedPath("//api//downloads/abc.def")).toBe("//api//downloads/[redacted]");

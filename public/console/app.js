@@ -87,7 +87,7 @@ function signInView(problem = "") {
   } },
     el("label", { for: "token" }, "Operator token"),
     input,
-    el("p", { id: "token-help", class: "hint" }, "A token of the form op_…, from ", el("code", {}, "npm run system -- token create"), ". It is kept in this tab only and forgotten when the tab closes."),
+    el("p", { id: "token-help", class: "hint" }, "A token of the form op_…, made with ", el("code", {}, "npm run system -- token create"), ". It is kept in this tab only and forgotten when the tab closes."),
     el("button", { type: "submit", class: "primary" }, "Sign in"),
   );
   replace(main, pageHeading("Sign in"), problem ? el("p", { class: "problem", role: "alert" }, problem) : null, form);

@@ -474,9 +474,15 @@ describe("the console for a fleet: every action, state in the URL, and no dead e
     await heading("Organisations");
   });
 
-  it("links audit targets to their system", async () => {
+  it("links audit targets to their system, and keeps the audit filter in the URL", async () => {
     await page.goto(`${vault.origin}/console/#/org/${ORG}/audit`);
     await heading(`Audit trail of ${ORG}`);
+    await page.locator("#audit-action").selectOption("system.rotate");
+    expect(page.url()).toContain("action=system.rotate");
+    await page.reload();
+    await heading(`Audit trail of ${ORG}`);
+    expect(await page.locator("#audit-action").inputValue()).toBe("system.rotate");
+    expect(new Set(await page.locator("tbody td:nth-child(3)").allTextContents())).toEqual(new Set(["system.rotate"]));
     const link = page.locator("tbody a.target", { hasText: quiet.system_key }).first();
     await link.click();
     await heading(`System ${quiet.system_key}`);

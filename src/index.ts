@@ -5,9 +5,12 @@ import { authenticateOperator } from "./admin/authenticate";
 import type { AdminEnv } from "./admin/app-env";
 import { createDownloadLink, deleteBackupAdmin, listBackupsAdmin } from "./admin/backups";
 import { downloadByLink } from "./admin/downloads";
+import { fleetHealth, searchSystems } from "./admin/fleet";
+import { metrics } from "./admin/metrics";
 import { createSystem, listAudit, listOrganizations, listSystems } from "./admin/organizations";
 import { deleteSystem, moveSystemHandler, patchSystem, resumeSystem, rotateSystem, showSystem, suspendSystem } from "./admin/systems";
 import { auditRefusals } from "./admin/refusal-audit";
+import { patchSettings, sendTestAlert, showSettings } from "./admin/settings";
 import { showCallingToken } from "./admin/token-identity";
 import type { AppEnv } from "./api/app-env";
 import { authenticate } from "./api/authenticate";
@@ -15,6 +18,8 @@ import { deleteBackup, downloadBackup, listBackups, requireBackupId, uploadBacku
 import { canonicalPath } from "./http/canonical-path";
 import { errorResponse, notFoundResponse } from "./http/error-response";
 import { methodNotAllowed } from "./http/method-not-allowed";
+import { deliverAlertBatch } from "./operator/alert-delivery";
+import type { AlertDelivery } from "./operator/alert-messages";
 import { hourlyMaintenance } from "./operator/maintenance";
 
 const BACKUPS = "/api/systems/backups";
@@ -35,10 +40,16 @@ app.all(BACKUP, methodNotAllowed("GET, HEAD, DELETE"));
 const admin = new Hono<AdminEnv>();
 admin.use("*", authenticateOperator, auditRefusals);
 admin.get("/token", showCallingToken);
+admin.get("/health", fleetHealth);
+admin.get("/metrics", metrics);
+admin.get("/systems", searchSystems);
 admin.get("/organizations", listOrganizations);
 admin.get("/organizations/:org/systems", listSystems);
 admin.post("/organizations/:org/systems", createSystem);
 admin.get("/organizations/:org/audit", listAudit);
+admin.get("/organizations/:org/settings", showSettings);
+admin.patch("/organizations/:org/settings", patchSettings);
+admin.post("/organizations/:org/settings/test-alert", sendTestAlert);
 admin.get("/systems/:key", showSystem);
 admin.patch("/systems/:key", patchSystem);
 admin.delete("/systems/:key", deleteSystem);
@@ -51,8 +62,13 @@ admin.delete("/systems/:key/backups/:id", deleteBackupAdmin);
 admin.post("/systems/:key/backups/:id/link", createDownloadLink);
 admin.all("/token", methodNotAllowed("GET, HEAD"));
 admin.all("/organizations", methodNotAllowed("GET, HEAD"));
+admin.all("/health", methodNotAllowed("GET, HEAD"));
+admin.all("/metrics", methodNotAllowed("GET, HEAD"));
+admin.all("/systems", methodNotAllowed("GET, HEAD"));
 admin.all("/organizations/:org/systems", methodNotAllowed("GET, HEAD, POST"));
 admin.all("/organizations/:org/audit", methodNotAllowed("GET, HEAD"));
+admin.all("/organizations/:org/settings", methodNotAllowed("GET, HEAD, PATCH"));
+admin.all("/organizations/:org/settings/test-alert", methodNotAllowed("POST"));
 admin.all("/systems/:key", methodNotAllowed("GET, HEAD, PATCH, DELETE"));
 admin.all("/systems/:key/:action{suspend|resume|rotate|move}", methodNotAllowed("POST"));
 admin.all("/systems/:key/backups", methodNotAllowed("GET, HEAD"));
@@ -73,6 +89,8 @@ app.onError(errorResponse);
 export { OrgLedger } from "./ledger/org-ledger";
 export default {
   fetch: app.fetch,
-  /** Hourly (wrangler.toml `[triggers]`): audit retention and one page of the index sweep. */
-  scheduled: (_controller: ScheduledController, env: Env, ctx: ExecutionContext) => ctx.waitUntil(hourlyMaintenance(env)),
+  /** Hourly (wrangler.toml `[triggers]`): audit retention, the index sweep, health and alerts, at the trigger's scheduled time. */
+  scheduled: (controller: ScheduledController, env: Env, ctx: ExecutionContext) => ctx.waitUntil(hourlyMaintenance(env, controller.scheduledTime)),
+  /** The alert queue's consumer (wrangler.toml `[[queues.consumers]]`): signed webhook deliveries with retries. */
+  queue: (batch: MessageBatch, env: Env) => deliverAlertBatch(batch as MessageBatch<AlertDelivery>, env),
 } satisfies ExportedHandler<Env>;

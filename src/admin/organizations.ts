@@ -7,11 +7,11 @@ import { ApiError } from "../errors";
 import { envelope } from "../http/envelope";
 import { organizationUsage } from "../ledger/client";
 import { listAuditEvents } from "../operator/audit";
-import { listIndexedOrganizations, listOrganizationSystems } from "../operator/system-index";
+import { listIndexedOrganizations } from "../operator/system-index";
 import { actor, jsonBody, onlyFields, pageParams, requireRole, scopedOrganization, stores } from "./access";
 import type { AdminEnv } from "./app-env";
 import { createSystemRecord } from "./system-records";
-import { systemView } from "./views";
+import { organizationSystemsPage } from "./fleet-systems";
 
 type Ctx = Context<AdminEnv>;
 
@@ -35,15 +35,13 @@ export async function listOrganizations(c: Ctx): Promise<Response> {
   return envelope(200, "organizations listed", { organizations, cursor: page.cursor });
 }
 
-/** GET /api/admin/organizations/{org}/systems: one index range read and one ledger call per page. */
+/**
+ * GET /api/admin/organizations/{org}/systems: `?health=`, `?sort=`, `?q=`, most silent first by
+ * default. One D1 query and one ledger call per page (`sort=bytes_used`: the organisation whole in each).
+ */
 export async function listSystems(c: Ctx): Promise<Response> {
   const organizationId = scopedOrganization(c);
-  const page = await listOrganizationSystems(c.env.OPERATOR_DB, organizationId, pageParams(c));
-  if (!page) throw invalidCursor();
-  const keys = page.systems.map((s) => s.system_key);
-  const usage = keys.length > 0 ? await organizationUsage(c.env.ORG_LEDGER, organizationId, keys) : { systems: {} as Record<string, undefined> };
-  const systems = page.systems.map((s) => systemView(s.system_key, s, usage.systems[s.system_key]));
-  return envelope(200, "systems listed", { systems, cursor: page.cursor });
+  return envelope(200, "systems listed", await organizationSystemsPage(c, organizationId));
 }
 
 /** POST /api/admin/organizations/{org}/systems: a new system; its secret is shown only in this answer. */

@@ -14,6 +14,7 @@ import { clientAddress } from "../http/client-address";
 import { envelope } from "../http/envelope";
 import { requestFields } from "../http/error-response";
 import { forgetBackup } from "../ledger/client";
+import { noteBackup, noteRefusal, refusalReason } from "../operator/appliance-signs";
 import { recordAuditQuietly } from "../operator/audit";
 import { log } from "../platform/log";
 import type { AppEnv } from "./app-env";
@@ -43,20 +44,25 @@ export async function uploadBackup(c: Ctx): Promise<Response> {
   if (length === "invalid") throw new ApiError(400, "invalid Content-Length");
   if (length === 0 || !request.body) throw new ApiError(400, "empty body");
   const limits = limitsOf(c.env);
-  checkUploadSize(length, limits);
-  const clientSha256 = parseClientDigest(request.headers);
-  if (clientSha256 === "invalid") throw new ApiError(400, "invalid Content-Digest or X-Checksum-SHA256");
-  const { created, backup } = await storeUpload(
-    { bucket: c.env.BACKUPS, ledger: c.env.ORG_LEDGER, limits, waitUntil: (p) => c.executionCtx.waitUntil(p) },
-    {
-      system: c.get("system"),
-      body: request.body,
-      length,
-      filename: request.headers.get("X-Filename"),
-      clientSha256,
-      clientAddress: clientAddress(request),
-    },
-  );
+  const system = c.get("system");
+  const db = c.env.OPERATOR_DB;
+  let outcome: Awaited<ReturnType<typeof storeUpload>>;
+  try {
+    checkUploadSize(length, limits);
+    const clientSha256 = parseClientDigest(request.headers);
+    if (clientSha256 === "invalid") throw new ApiError(400, "invalid Content-Digest or X-Checksum-SHA256");
+    outcome = await storeUpload(
+      { bucket: c.env.BACKUPS, ledger: c.env.ORG_LEDGER, limits, waitUntil: (p) => c.executionCtx.waitUntil(p) },
+      { system, body: request.body, length, filename: request.headers.get("X-Filename"), clientSha256, clientAddress: clientAddress(request) },
+    );
+  } catch (err) {
+    // A refused upload (413, 429) is what fleet health calls `refused`: recorded in the background.
+    const reason = err instanceof ApiError ? refusalReason(err.status, err.message) : null;
+    if (reason) c.executionCtx.waitUntil(noteRefusal(db, system, reason));
+    throw err;
+  }
+  const { created, backup } = outcome;
+  if (created) c.executionCtx.waitUntil(noteBackup(db, system));
   // A retry of the newest backup stores nothing: 200 with that backup (CONTRACT: retries are idempotent).
   return created ? envelope(201, "backup stored", backup) : envelope(200, "backup already stored", backup);
 }

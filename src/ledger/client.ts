@@ -6,6 +6,7 @@ import type { SystemScope } from "../backups/keys";
 import { TIMINGS, type Limits } from "../config";
 import { ApiError, UnavailableError } from "../errors";
 import { withDeadline } from "../platform/deadline";
+import type { RetentionOverrides } from "../operator/org-settings";
 import { log } from "../platform/log";
 import type { SealReason } from "./seals";
 import type { CommitResult, MovedBackup, NewestBackup, OrganizationUsage, OrgLedger, ReserveResult } from "./org-ledger";
@@ -134,6 +135,12 @@ export async function adoptBackups(ns: DurableObjectNamespace<OrgLedger>, system
 /** Forgets every backup of a system in its organisation's ledger (idempotent, asked twice). */
 export async function forgetSystem(ns: DurableObjectNamespace<OrgLedger>, system: SystemScope): Promise<void> {
   await callTwice("forget system", () => ledgerOf(ns, system.organizationId).forgetSystem(system.organizationId, system.systemKey));
+}
+
+/** Gives an organisation's ledger its retention overrides (idempotent, asked twice). */
+export async function setRetentionOverrides(ns: DurableObjectNamespace<OrgLedger>, organizationId: string, overrides: RetentionOverrides): Promise<void> {
+  const { keep_last, daily, weekly, monthly } = overrides;
+  await callTwice("retention", () => ledgerOf(ns, organizationId).setRetention({ keep_last, daily, weekly, monthly }));
 }
 
 /** Seals a system against uploads in its organisation's ledger (null: lifts a move's seal); returns how many of its reservations are open (idempotent). */

@@ -9,6 +9,7 @@ import { selectVictims, type RetentionPolicy } from "../backups/retention";
 import { deleteObjects } from "../backups/store";
 import { TIMINGS, uploadLifetimeMs } from "../config";
 import { recordAuditQuietly } from "../operator/audit";
+import type { RetentionOverrides } from "../operator/org-settings";
 import { log } from "../platform/log";
 import { hasRow, liveBackups, newestBackup, tombstone } from "./backup-rows";
 import { LedgerMeta } from "./meta";
@@ -19,7 +20,7 @@ import { migrateLedger } from "./schema";
 import { reserveMove, sealOf, sealSystem, settleMoveIn, type SealReason } from "./seals";
 import { adoptRows, forgetSystemRows, systemRows, systemsUsage, type MovedBackup, type OrganizationUsage } from "./system-rows";
 import { usageTotal } from "./totals";
-
+import { RETENTION_META, tightenPolicy } from "./retention-overrides";
 const TOMBSTONE_LIFETIME_MS = 2 * 86_400_000;
 const PRUNE_BATCH = 1000;
 
@@ -116,10 +117,15 @@ export class OrgLedger extends DurableObject<Env> {
     }
     // While a rebuild runs, the system's older backups may not be known yet: prune nothing.
     if (!built) return { stored: true, pruned: [] };
-    const victims = selectVictims(live, req.policy, now);
+    const victims = selectVictims(live, tightenPolicy(req.policy, this.meta.getJson<RetentionOverrides>(RETENTION_META)), now);
     for (const id of victims) this.sql.exec("UPDATE backups SET doomed = 1 WHERE system_key = ? AND id = ?", req.systemKey, id);
     if (victims.length > 0) await this.deleteDoomed(req.organizationId, req.systemKey, victims);
     return { stored: true, pruned: victims };
+  }
+
+  /** Stores the organisation's retention overrides (its settings); every later commit applies them. */
+  async setRetention(overrides: RetentionOverrides): Promise<void> {
+    this.meta.set(RETENTION_META, JSON.stringify(overrides));
   }
 
   /** Forgets a backup the system deleted: its bytes stop counting at once, and no listing page brings it back. */

@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import { OPERATOR_ROLES, roleAllows, type OperatorRole } from "../../src/auth/operator-token";
 import { json, newOrg } from "./helpers";
 import { admin, newFleetOrg, newOperator, storageSnapshot } from "./operator-helpers";
+import { hourlyMaintenance } from "../../src/operator/maintenance";
 
 interface Endpoint {
   name: string;
@@ -35,6 +36,11 @@ const ENDPOINTS: Endpoint[] = [
   { name: "move", role: "admin", method: "POST", path: (t) => `/systems/${t.key}/move`, success: 200, on: "system", body: (to) => ({ organization_id: to }) },
   { name: "list backups", role: "reader", method: "GET", path: (t) => `/systems/${t.key}/backups`, success: 200, on: "system" },
   { name: "delete backup", role: "manager", method: "DELETE", path: (t) => `/systems/${t.key}/backups/${t.id}`, success: 200, on: "backup" },
+  { name: "name and notes", role: "manager", method: "PATCH", path: (t) => `/systems/${t.key}`, success: 200, on: "system", body: () => ({ name: "Edge 1", notes: "n" }) },
+  { name: "read settings", role: "admin", method: "GET", path: (t) => `/organizations/${t.org}/settings`, success: 200, on: "organization" },
+  { name: "change settings", role: "admin", method: "PATCH", path: (t) => `/organizations/${t.org}/settings`, success: 200, on: "organization", body: () => ({ stale_after_days: 3 }) },
+  // Without targets the allowed answer is 409 (nothing to send), after scope and role.
+  { name: "test alert", role: "admin", method: "POST", path: (t) => `/organizations/${t.org}/settings/test-alert`, success: 409, on: "organization" },
   { name: "create link", role: "reader", method: "POST", path: (t) => `/systems/${t.key}/backups/${t.id}/link`, success: 200, on: "backup" },
 ];
 
@@ -106,6 +112,27 @@ describe("authorization matrix", () => {
     const listed = data.organizations.find((o: { organization_id: string }) => o.organization_id === a.org);
     expect(listed).toMatchObject({ systems: 1, backups: 1, bytes_used: `backup of ${a.system.key}`.length, quota_bytes: 100 * 1024 ** 3 });
     expect(JSON.stringify(data)).not.toContain(b.org);
+  });
+
+  it("GET /health, GET /systems?q= and GET /metrics show exactly the organisations in scope, to every role", async () => {
+    const a = await newFleetOrg();
+    const b = await newFleetOrg();
+    await hourlyMaintenance(env);
+    for (const role of OPERATOR_ROLES) {
+      const operator = await newOperator(role, [a.org]);
+      const health = await json(await admin(operator, "GET", "/health?limit=1000"));
+      expect(health.data.organizations.map((o: { organization_id: string }) => o.organization_id)).toEqual([a.org]);
+      const found = await json(await admin(operator, "GET", `/systems?q=${b.system.key}`));
+      expect(found.data.systems).toEqual([]);
+      const own = await json(await admin(operator, "GET", `/systems?q=${a.system.key}`));
+      expect(own.data.systems.map((s: { system_key: string }) => s.system_key)).toEqual([a.system.key]);
+      const metrics = await (await admin(operator, "GET", "/metrics")).text();
+      expect(metrics).toContain(`organization="${a.org}"`);
+      expect(metrics).not.toContain(b.org);
+      const foreign = await admin(operator, "GET", `/metrics?organization=${b.org}`);
+      expect(foreign.status).toBe(404);
+      await foreign.body?.cancel();
+    }
   });
 
   it("GET /systems/{key}/backups says how many retention slots are used, and of how many", async () => {

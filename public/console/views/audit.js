@@ -10,7 +10,7 @@ const PAGE = 100;
 /** The audit view (#/org/{org}/audit). */
 export async function auditView({ main, trail, params: [org], state, keepState, stillCurrent, onProblem }) {
   const orgHref = `#/org/${encodeURIComponent(org)}`;
-  showTrail(trail, [["Organisations", "#/"], [org, orgHref], ["Audit trail", `${orgHref}/audit`]]);
+  showTrail(trail, [["Fleet health", "#/"], [org, orgHref], ["Audit trail", `${orgHref}/audit`]]);
   const path = `/api/admin/organizations/${encodeURIComponent(org)}/audit`;
   const first = await call("GET", path, { query: { limit: PAGE } });
   if (!stillCurrent()) return;

@@ -7,7 +7,7 @@ import { parsePage, parseSort, rowsTable } from "../table.js";
 
 /** The organisations view (#/). */
 export async function organizationsView({ main, trail, state, keepState, stillCurrent }) {
-  showTrail(trail, [["Organisations", "#/"]]);
+  showTrail(trail, [["Fleet health", "#/"], ["Organisations", "#/orgs"]]);
   const { items, complete } = await callAllPages("/api/admin/organizations", "organizations");
   if (!stillCurrent()) return;
 

@@ -85,7 +85,8 @@ app.route("/api/admin", admin);
 // Signed download links (no other credential), and the OpenAPI document of both planes.
 app.on(["GET", "HEAD"], "/api/downloads/:token", downloadByLink);
 app.all("/api/downloads/:token", methodNotAllowed("GET, HEAD"));
-app.on(["GET", "HEAD"], "/api/openapi.json", (c) => c.env.ASSETS.fetch(c.req.raw));
+// Fetched by its canonical path: the asset layer would answer `//openapi.json` with a redirect, and /api/ never redirects.
+app.on(["GET", "HEAD"], "/api/openapi.json", (c) => c.env.ASSETS.fetch(new Request(new URL("/api/openapi.json", c.req.url), c.req.raw)));
 app.all("/api/openapi.json", methodNotAllowed("GET, HEAD"));
 
 app.notFound(notFoundResponse);

@@ -20,8 +20,7 @@ export const auditRefusals: MiddlewareHandler<AdminEnv> = async (c, next) => {
   if (!(err instanceof ApiError) || !(DENIED.has(err.status) || err.status === 503)) return;
   const path = new URL(c.req.url).pathname;
   const action = attemptedAction(c.req.method, path, c.req.query("purge") === "true");
-  // A purge or move that failed has audited its own failure, with the step that failed.
-  if (err.status === 503 && (action === "system.purge" || action === "system.move")) return;
+  if (err.audited) return; // a purge or move that failed recorded its own failure, with the step that failed
   const outcome = `${DENIED.has(err.status) ? "denied" : "failed"}: ${err.status} ${err.publicMessage}`;
   await recordAuditQuietly(c.env.OPERATOR_DB, [
     {

@@ -64,9 +64,12 @@ export async function listScopedOperatorTokens(
   return { tokens, cursor: results.length > page.limit ? encodeCursor(JSON.stringify([last.name, last.public_id])) : null };
 }
 
+/** A token page's cursor: `["<name>","<public id>"]`; names may hold spaces (OPERATOR_TOKEN_NAME_PATTERN). */
+const TOKEN_CURSOR_SHAPE = /^\["[\x20-\x7e]{1,200}"\]$/;
+
 function parseNameCursor(cursor: string): [string, string] | null {
   try {
-    const parsed: unknown = JSON.parse(decodeCursor(cursor) ?? "");
+    const parsed: unknown = JSON.parse(decodeCursor(cursor, TOKEN_CURSOR_SHAPE) ?? "");
     return Array.isArray(parsed) && parsed.length === 2 && parsed.every((p) => typeof p === "string") ? (parsed as [string, string]) : null;
   } catch {
     return null;

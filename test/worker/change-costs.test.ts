@@ -42,8 +42,9 @@ describe("storage calls of each change", () => {
     const operator = await newOperator("admin", [f.org]);
     const patching = new FaultInjector();
     expect((await admin(operator, "PATCH", `/systems/${f.system.key}`, { append_only: true }, patching.operatorOverrides() as Overrides)).status).toBe(200);
-    // Token read; scope read (KV, cached); lease take; fresh read; KV put; index + audit batch; lease release; usage for the answer.
-    expect(tally(patching)).toEqual({ OPERATOR_DB: 4, SYSTEMS: 3, ORG_LEDGER: 1 });
+    // Token read; scope read (KV, cached); lease take; fresh read; KV put; index + audit batch; lease release; usage and the
+    // fleet fields (name, notes, activity, health) for the answer.
+    expect(tally(patching)).toEqual({ OPERATOR_DB: 5, SYSTEMS: 3, ORG_LEDGER: 1 });
 
     const p = await systemWithThreeBackups();
     const purging = new FaultInjector();

@@ -13,6 +13,7 @@ import { deleteSystem, moveSystemHandler, patchSystem, resumeSystem, rotateSyste
 import { auditRefusals } from "./admin/refusal-audit";
 import { patchSettings, sendTestAlert, showSettings } from "./admin/settings";
 import { showCallingToken } from "./admin/token-identity";
+import { createToken, listTokens, revokeToken } from "./admin/tokens";
 import type { AppEnv } from "./api/app-env";
 import { authenticate } from "./api/authenticate";
 import { deleteBackup, downloadBackup, listBackups, requireBackupId, uploadBackup } from "./api/handlers";
@@ -42,6 +43,9 @@ app.all(BACKUP, methodNotAllowed("GET, HEAD, DELETE"));
 const admin = new Hono<AdminEnv>();
 admin.use("*", authenticateOperator, auditRefusals);
 admin.get("/token", showCallingToken);
+admin.get("/tokens", listTokens);
+admin.post("/tokens", createToken);
+admin.delete("/tokens/:name", revokeToken);
 admin.get("/health", fleetHealth);
 admin.get("/metrics", metrics);
 admin.get("/systems", searchSystems);
@@ -66,6 +70,8 @@ admin.get("/systems/:key/recoverable", listRecoverableAdmin);
 admin.post("/systems/:key/recoverable/:id/restore", restoreBackupAdmin);
 admin.post("/systems/:key/restore", restoreSystemAdmin);
 admin.all("/token", methodNotAllowed("GET, HEAD"));
+admin.all("/tokens", methodNotAllowed("GET, HEAD, POST"));
+admin.all("/tokens/:name", methodNotAllowed("DELETE"));
 admin.all("/organizations", methodNotAllowed("GET, HEAD"));
 admin.all("/health", methodNotAllowed("GET, HEAD"));
 admin.all("/metrics", methodNotAllowed("GET, HEAD"));
@@ -86,7 +92,8 @@ app.route("/api/admin", admin);
 // Signed download links (no other credential), and the OpenAPI document of both planes.
 app.on(["GET", "HEAD"], "/api/downloads/:token", downloadByLink);
 app.all("/api/downloads/:token", methodNotAllowed("GET, HEAD"));
-app.on(["GET", "HEAD"], "/api/openapi.json", (c) => c.env.ASSETS.fetch(c.req.raw));
+// Fetched by its canonical path: the asset layer would answer `//openapi.json` with a redirect, and /api/ never redirects.
+app.on(["GET", "HEAD"], "/api/openapi.json", (c) => c.env.ASSETS.fetch(new Request(new URL("/api/openapi.json", c.req.url), c.req.raw)));
 app.all("/api/openapi.json", methodNotAllowed("GET, HEAD"));
 
 app.notFound(notFoundResponse);

@@ -11,6 +11,7 @@ import { ApiError } from "../errors";
 import { envelope } from "../http/envelope";
 import { removeBackup } from "../ledger/recovery-client";
 import { recordAudit, recordAuditQuietly } from "../operator/audit";
+import { systemVersion } from "../operator/system-changes";
 import { rfc3339 } from "../platform/time";
 import { actor, backupIdParam, requireRole, scopedSystem } from "./access";
 import type { AdminEnv } from "./app-env";
@@ -52,7 +53,8 @@ export async function createDownloadLink(c: Ctx): Promise<Response> {
   const scope = { organizationId: record.organization_id, systemKey };
   if (!(await headObject(c.env.BACKUPS, backupKey(scope, id)))) throw backupNotFound();
   const expiresAt = Math.floor(Date.now() / 1000) + ttl;
-  const token = await signDownloadLink(secret, { ...scope, backupId: id, expiresAt });
+  // Bound to the system's change count: a suspend, rotate, retire, purge or move ends the link.
+  const token = await signDownloadLink(secret, { ...scope, backupId: id, expiresAt, generation: await systemVersion(c.env.OPERATOR_DB, systemKey) });
   const who = actor(c);
   await recordAudit(c.env.OPERATOR_DB, [
     { organizationId: scope.organizationId, actor: who.name, action: "backup.link", target: `${systemKey}/${id}`, outcome: `ok: expires ${rfc3339(expiresAt * 1000)}`, clientIp: who.clientIp },

@@ -8,6 +8,7 @@ import { envelope } from "../http/envelope";
 import { organizationUsage } from "../ledger/client";
 import { listAuditEvents } from "../operator/audit";
 import { listIndexedOrganizations } from "../operator/system-index";
+import { auditFilterParams } from "./audit-filters";
 import { actor, jsonBody, onlyFields, pageParams, requireRole, scopedOrganization, stores } from "./access";
 import type { AdminEnv } from "./app-env";
 import { createSystemRecord } from "./system-records";
@@ -55,11 +56,14 @@ export async function createSystem(c: Ctx): Promise<Response> {
   return envelope(201, "system created", { system_key: systemKey, system_secret: systemSecret, system_id: record.system_id, organization_id: organizationId });
 }
 
-/** GET /api/admin/organizations/{org}/audit: the organisation's events, newest first (`*`: events about all-organisation tokens, for those tokens only). */
+/**
+ * GET /api/admin/organizations/{org}/audit: the organisation's events, newest first, filtered by
+ * `action`, `target`, `since`, `until` (`*`: events about all-organisation tokens, for those tokens only).
+ */
 export async function listAudit(c: Ctx): Promise<Response> {
   const fleetWide = c.req.param("org") === "*" && c.get("operator").organizations === "*";
   const organizationId = fleetWide ? "*" : scopedOrganization(c);
-  const page = await listAuditEvents(c.env.OPERATOR_DB, organizationId, pageParams(c));
+  const page = await listAuditEvents(c.env.OPERATOR_DB, organizationId, pageParams(c), auditFilterParams(c));
   if (!page) throw invalidCursor();
   return envelope(200, "audit events listed", page);
 }

@@ -46,6 +46,7 @@ export async function purgeSystem(stores: PurgeStores, actor: Actor, systemKey: 
       await recordAuditQuietly(stores.db, [
         { organizationId: held.record.organization_id, actor: actor.name, action: "system.purge", target: systemKey, outcome: `failed: ${reason}, record kept`, clientIp: actor.clientIp },
       ]);
+      if (err instanceof ApiError) err.audited = true;
       throw err;
     }
   });

@@ -1,7 +1,5 @@
-// One Durable Object per organisation: the strongly consistent ledger behind the quota, the
-// upload rate windows and retention. Its SQLite tables (schema.ts) mirror the organisation's
-// committed backups (system, id, size, commit time); R2 stays the source of truth, and the
-// ledger rebuilds itself from R2, page by page (r2-sync.ts), whenever its storage is new or lost.
+// One Durable Object per organisation: the strongly consistent ledger behind the quota, rate windows and retention.
+// Its SQLite tables (schema.ts) mirror the committed backups; R2 stays the truth, rebuilt from page by page (r2-sync.ts).
 
 import { DurableObject } from "cloudflare:workers";
 import { selectVictims } from "../backups/retention";
@@ -81,13 +79,9 @@ export class OrgLedger extends DurableObject<Env> {
   }
 
   /**
-   * Records a stored backup in place of its reservation, with the ledger's clock as its commit
-   * time (later than every other backup of the system, so this commit never prunes it); then
-   * chooses the system's victims under the retention policy in the same synchronous step (so
-   * concurrent commits never pick the same victim) and deletes them from R2. Idempotent. A
-   * commit whose reservation expired is re-checked against the quota. A backup whose bytes are
-   * already the system's newest (a concurrent identical upload committed first) is not recorded:
-   * the caller takes its object back and answers with the newest.
+   * Records a stored backup in place of its reservation (commit time: the ledger's clock, so it is never its own
+   * victim), then picks and deletes the system's retention victims in the same synchronous step. Idempotent; an
+   * expired reservation is re-checked against the quota; bytes already the system's newest are not recorded.
    */
   async commit(req: CommitRequest): Promise<CommitResult> {
     const built = await this.ensureBuilt(req.organizationId);

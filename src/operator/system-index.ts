@@ -3,7 +3,7 @@
 // KV stays the truth: the index is written through on every change the worker makes, repaired
 // on every read of a single system, and swept from a KV listing by the hourly cron.
 
-import type { SystemRecord } from "../auth/secret";
+import { ORGANIZATION_ID_PATTERN, SYSTEM_KEY_PATTERN, type SystemRecord } from "../auth/secret";
 import { rfc3339 } from "../platform/time";
 import { d1, decodeCursor, encodeCursor } from "./d1";
 
@@ -72,7 +72,7 @@ export async function listOrganizationSystems(
   organizationId: string,
   page: { limit: number; cursor: string | null },
 ): Promise<{ systems: IndexedSystem[]; cursor: string | null } | null> {
-  const after = page.cursor === null ? "" : decodeCursor(page.cursor);
+  const after = page.cursor === null ? "" : decodeCursor(page.cursor, SYSTEM_KEY_PATTERN);
   if (after === null) return null;
   const { results } = await d1("index list", () =>
     db
@@ -93,7 +93,7 @@ export async function listIndexedOrganizations(
   scope: string[] | "*",
   page: { limit: number; cursor: string | null },
 ): Promise<{ organizations: { organization_id: string; systems: number }[]; cursor: string | null } | null> {
-  const after = page.cursor === null ? "" : decodeCursor(page.cursor);
+  const after = page.cursor === null ? "" : decodeCursor(page.cursor, ORGANIZATION_ID_PATTERN);
   if (after === null) return null;
   let rows: { organization_id: string; systems: number }[];
   if (scope === "*") {

@@ -133,7 +133,8 @@ describe("alert delivery (the queue's consumer)", () => {
     expect(refused.retryMessages).toEqual([]);
     const owner = await newOperator("admin", [org]);
     const audit = await json(await admin(owner, "GET", `/organizations/${org}/audit`));
-    expect(audit.data.events.map((e: any) => e.outcome)).toEqual(["failed: answered 410", "failed: answered 500; gave up after 24 hours (30 attempts)"]);
+    // The trail reads newest first by event time: the give-up happened 24 hours after the refusal.
+    expect(audit.data.events.map((e: any) => e.outcome)).toEqual(["failed: answered 500; gave up after 24 hours (30 attempts)", "failed: answered 410"]);
     expect([1, 2, 3, 8, 50].map(retryDelaySeconds)).toEqual([30, 60, 120, 3600, 3600]);
   });
 

@@ -1,5 +1,6 @@
 // The bench's result: its targets (each met or missed by comparison, never by hand), the figures
 // behind them, and the printed report. Medians and percentiles are the harness's nearest-rank ones.
+import { CONSOLE_BUDGET_GZIP_BYTES, WORKER_BUDGET_GZIP_BYTES } from "../scripts/harness/bundle-weights.mjs";
 import { median, percentile, round } from "../scripts/harness/statistics.mjs";
 
 /** One target row: `met` follows from the comparison, never set by hand. */
@@ -12,7 +13,7 @@ function target(name, value, unit, op, bound, baseline) {
  * The targets and the figures of a run, from each scenario's raw measurements (scenarios.mjs),
  * the bundle size, the binding calls and the run's setup.
  */
-export function benchResult({ plan, bundle, calls, memory, latency, list, legacyList, upload, smallUploads, download, ledger, admin, setup }) {
+export function benchResult({ plan, bundle, consoleAssets, calls, memory, latency, list, legacyList, upload, smallUploads, download, ledger, admin, setup }) {
   const med = (rounds, pick, digits) => round(median(rounds.map(pick)), digits);
   const listRatio = med(list, (r) => r.ratio, 3);
   const rssGrowth = median(memory.api.map((r) => r.growth));
@@ -24,9 +25,11 @@ export function benchResult({ plan, bundle, calls, memory, latency, list, legacy
     target("download_vs_raw_get", med(download, (r) => r.ratio, 3), "ratio of MiB/s", ">=", 0.9, "bare route: R2.get body streamed"),
     target("admin_org_systems_ops", admin.operations, "storage calls", "=", 3, "minimum: the token's D1 row, one D1 page of the index, one ledger call"),
     target("admin_org_systems_vs_baseline", admin.ratio, "ratio of req/s", ">=", 0.8, `bare route: the same 3 calls for ${admin.systems} systems`),
-    target("bundle_gzip_kib", round(bundle.gzipBytes / 1024, 1), "KiB", "<=", 32, "none (wrangler deploy --dry-run --minify, gzip -9)"),
+    target("bundle_gzip_kib", round(bundle.gzipBytes / 1024, 1), "KiB", "<=", WORKER_BUDGET_GZIP_BYTES / 1024, "none (wrangler deploy --dry-run --minify, gzip -9; docs/performance-budget.md)"),
+    target("console_gzip_kib", round(consoleAssets.total / 1024, 1), "KiB", "<=", CONSOLE_BUDGET_GZIP_BYTES / 1024, "none (public/console, each file gzipped as it travels)"),
     target("small_upload_class_a_ops", calls["upload 64 KiB (no client digest)"].r2_class_a, "R2 Class A", "=", 1, "64 KiB without a digest: one verified put"),
     target("small_upload_vs_digest_upload", smallUploads.vs_client_digest, "ratio of uploads/s", ">=", 0.9, "64 KiB with X-Checksum-SHA256, rounds interleaved"),
+    target("delete_class_a_ops", calls["delete"].r2_class_a, "R2 Class A", "=", 1, "one deletion into the recovery window: the copy's put (its get is Class B, the delete free)"),
     target("retry_upload_class_a_ops", calls["retry: the same 64 KiB again"].r2_class_a, "R2 Class A", "=", 0, "the same 64 KiB sent twice: the second"),
     target("legacy_list_subrequests", calls[`legacy list (${plan.list.backups} backups)`].binding_calls, "binding calls", "=", 2, "minimum: 1 KV read (the legacy index entry) + 1 R2 list"),
     target("legacy_small_upload_class_a_ops", calls["legacy upload 64 KiB (PUT)"].r2_class_a, "R2 Class A", "=", 1, "64 KiB by PUT (curl --upload-file): one verified put"),
@@ -77,7 +80,14 @@ export function benchResult({ plan, bundle, calls, memory, latency, list, legacy
       control_buffered_put: memory.buffered,
       every_ms: plan.rss.everyMs,
     },
-    bundle: { files: bundle.files, raw_kib: round(bundle.rawBytes / 1024, 1), gzip_kib: round(bundle.gzipBytes / 1024, 1) },
+    bundle: {
+      files: bundle.files,
+      raw_kib: round(bundle.rawBytes / 1024, 1),
+      gzip_kib: round(bundle.gzipBytes / 1024, 1),
+      // What each top-level part of src/ (and each dependency) weighs: minified bytes exact, gzip its proportional share.
+      parts: Object.fromEntries(bundle.parts.map((p) => [p.part, { minified_kib: round(p.bytes / 1024, 1), gzip_kib: round(p.gzipBytes / 1024, 1) }])),
+    },
+    console: { gzip_kib: round(consoleAssets.total / 1024, 1), files: Object.keys(consoleAssets.perFile).length },
     binding_calls: calls,
     list_1000_subrequests: calls[`list (${plan.bigList.backups} backups)`].binding_calls,
     setup,
@@ -116,7 +126,9 @@ export function formatReport({ targets, figures }) {
   out.push(
     `  warm-up, first of each on this runtime: bare put +${r.warm_up.bare_put_first.growth}, bare verified copy +${r.warm_up.bare_copy.growth}, API upload +${r.warm_up.api_first.growth}, with a client digest +${r.warm_up.api_client_digest_first.growth}; control that buffers the body: +${r.control_buffered_put.growth} MiB`,
   );
-  out.push(`bundle: ${f.bundle.raw_kib} KiB minified, ${f.bundle.gzip_kib} KiB gzipped (${f.bundle.files.join(", ")})`);
+  out.push(`bundle: ${f.bundle.raw_kib} KiB minified, ${f.bundle.gzip_kib} KiB gzipped (${f.bundle.files.join(", ")}); by part, minified / share of gzipped:`);
+  out.push(`  ${Object.entries(f.bundle.parts).map(([part, w]) => `${part} ${w.minified_kib} / ${w.gzip_kib}`).join(", ")} KiB`);
+  out.push(`console: ${f.console.gzip_kib} KiB gzipped (${f.console.files} files, each gzipped on its own)`);
   out.push("");
   out.push("binding calls per operation (KV + R2 as billed; Durable Object requests apart) and list price per million operations:");
   const ops = [["operation", "calls", "minimum", "KV reads", "R2 class A", "R2 class B", "R2 free", "DO requests", "USD / million"]];

@@ -8,6 +8,7 @@
 // met, 1 when one is missed, 2 when the bench itself failed.
 import os from "node:os";
 import { round } from "../scripts/harness/statistics.mjs";
+import { consoleWeights, workerBundleWeights } from "../scripts/harness/bundle-weights.mjs";
 import { tempDir } from "../scripts/harness/temp-dir.mjs";
 import { wranglerVersion } from "../scripts/harness/wrangler.mjs";
 import { operatorDb } from "../scripts/lib/d1.mjs";
@@ -15,7 +16,7 @@ import { kvTarget } from "../scripts/lib/kv.mjs";
 import { measureAdminListing } from "./admin.mjs";
 import { bodyOf, httpClient, MiB } from "./load.mjs";
 import { benchResult, formatReport } from "./report.mjs";
-import { bundleSize, startBenchWorker } from "./runtime.mjs";
+import { startBenchWorker } from "./runtime.mjs";
 import { countBindingCalls, downloadRounds, legacyListRounds, listRounds, measureLatency, measureUploadMemory, uploadRounds } from "./scenarios.mjs";
 import { measureSmallUploads } from "./small-uploads.mjs";
 import { benchWorkerClient } from "./worker-client.mjs";
@@ -52,8 +53,9 @@ async function main() {
   const loadavg = os.loadavg().map((v) => round(v, 2));
   log(`machine: ${os.cpus().length} CPUs, load average ${loadavg.join(" ")}; node ${process.version}`);
 
-  log("bundle: wrangler deploy --dry-run --minify (src/index.ts, as deployed)");
-  const bundle = await bundleSize();
+  log("bundle: wrangler deploy --dry-run --minify --metafile (src/index.ts, as deployed), and the console's assets");
+  const bundle = await workerBundleWeights();
+  const consoleAssets = await consoleWeights();
 
   state = await tempDir("backup-vault-bench-");
   log(`starting bench/worker.ts on workerd (state in ${state.path}; vars ${varsText})`);
@@ -115,7 +117,7 @@ async function main() {
     node: process.version,
     seconds,
   };
-  const result = benchResult({ plan: PLAN, bundle, calls, memory, latency, list, legacyList, upload, smallUploads, download, ledger, admin, setup });
+  const result = benchResult({ plan: PLAN, bundle, consoleAssets, calls, memory, latency, list, legacyList, upload, smallUploads, download, ledger, admin, setup });
   process.stdout.write(formatReport(result) + "\n");
   if (JSON_OUTPUT) process.stdout.write(JSON.stringify(result) + "\n");
   return result.targets.every((t) => t.met) ? 0 : 1;

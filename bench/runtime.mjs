@@ -1,38 +1,12 @@
-// The benchmark's runtime side: the deployable bundle's size (through the harness's wrangler),
-// and the bench worker served by workerd through wrangler's own dev API, in this process (so
-// that requests go straight to the runtime, not through wrangler's dev proxy).
-import { readdir, readFile } from "node:fs/promises";
+// The benchmark's runtime side: the bench worker served by workerd through wrangler's own dev
+// API, in this process (so that requests go straight to the runtime, not through wrangler's dev
+// proxy). What the bundle and the console weigh is the harness's (scripts/harness/bundle-weights.mjs).
 import { join } from "node:path";
-import { gzipSync } from "node:zlib";
 import { descendantListeningOn } from "../scripts/harness/processes.mjs";
-import { withTempDir } from "../scripts/harness/temp-dir.mjs";
-import { REPO_ROOT, runWrangler, WRANGLER_QUIET } from "../scripts/harness/wrangler.mjs";
+import { REPO_ROOT, WRANGLER_QUIET } from "../scripts/harness/wrangler.mjs";
 
 // The dev API runs inside this process: the same quiet, offline environment as every wrangler we spawn.
 Object.assign(process.env, WRANGLER_QUIET);
-
-/**
- * Size of the deployable worker: `wrangler deploy --dry-run --minify` against the real
- * wrangler.toml (src/index.ts, never bench/), every emitted script gzipped.
- */
-export async function bundleSize({ timeoutMs = 120_000 } = {}) {
-  return withTempDir("backup-vault-bundle-", async (out) => {
-    await runWrangler(["deploy", "--dry-run", "--minify", "--outdir", out], { timeoutMs });
-    let raw = 0;
-    let gzip = 0;
-    const files = [];
-    for (const name of await readdir(out)) {
-      if (!/\.(m?js|wasm)$/.test(name)) continue;
-      const bytes = await readFile(join(out, name));
-      if (bytes.includes("__bench")) throw new Error(`the deployable bundle ${name} contains a bench route`);
-      raw += bytes.length;
-      gzip += gzipSync(bytes, { level: 9 }).length;
-      files.push(name);
-    }
-    if (files.length === 0) throw new Error("wrangler deploy --dry-run emitted no script");
-    return { files, rawBytes: raw, gzipBytes: gzip };
-  });
-}
 
 /**
  * Serves bench/worker.ts with the bindings of the real wrangler.toml on workerd, loopback

@@ -24,7 +24,8 @@ Systems (on the stores, or over HTTP):
   resume KEY                        lift a suspension
   delete KEY [--purge]              retire KEY; the record stays so the key is never reused
                                     (--purge: on the stores, removes the record; over HTTP,
-                                    erases every backup of KEY and then its record)
+                                    moves every backup of KEY into the recovery window, then
+                                    removes its record)
   append-only KEY on|off            when on, KEY can upload and download but never delete backups
   show KEY                          print KEY (never its secret hash), or what makes its record malformed
   list [--org ORG]                  systems with organization and status (over HTTP: --org needed);

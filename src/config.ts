@@ -82,6 +82,8 @@ export interface Limits {
   auditRetentionDays: number;
   /** Bodies up to this many bytes are read into memory and written once; larger ones stream. 0 streams all. */
   bufferedUploadMax: number;
+  /** Days a removed backup (deleted, pruned, purged) stays recoverable before the hourly cron erases it. */
+  recoveryDays: number;
 }
 
 type Spec = { min: number; max: number };
@@ -98,6 +100,8 @@ const VARIABLES: Record<keyof Limits, [name: keyof Env & string, spec: Spec]> = 
   auditRetentionDays: ["AUDIT_RETENTION_DAYS", { min: 1, max: 36_500 }],
   // Held whole in the isolate's 128 MB, beside every other request it serves (docs/appliance-plane.md, "How an upload is stored").
   bufferedUploadMax: ["BACKUP_BUFFERED_UPLOAD_MAX", { min: 0, max: 16 * 1024 ** 2 }],
+  // At least a day: no API call may destroy a backup at once (docs/recovery.md).
+  recoveryDays: ["RECOVERY_DAYS", { min: 1, max: 3650 }],
 };
 
 const parsed = new WeakMap<object, Limits>();
@@ -114,6 +118,11 @@ export function limitsOf(env: Env): Limits {
     log.warn("config", { message: "BACKUP_MAX_SIZE_PER_ORG is 0: the organisation quota is disabled" });
   }
   return limits;
+}
+
+/** When a backup removed at `removedAt` (ms) leaves its recovery window: RECOVERY_DAYS later, on a whole second (as the API shows it). */
+export function eraseAfter(removedAt: number, limits: Pick<Limits, "recoveryDays">): number {
+  return Math.ceil((removedAt + limits.recoveryDays * 24 * HOUR) / SECOND) * SECOND;
 }
 
 /** Parses and validates every limit; throws ConfigError naming the first bad variable. */

@@ -21,6 +21,8 @@ export class ApiError extends Error {
   readonly data: unknown;
   /** The envelope's `message`: the error's message unless it is for the logs only. */
   readonly publicMessage: string;
+  /** Set once the failure is in the audit trail (a purge or move records its own, with the step that failed). */
+  audited = false;
 
   constructor(
     readonly status: number,

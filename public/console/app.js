@@ -1,5 +1,8 @@
 // The console's entry: signing in and out, and the routes (in the URL fragment, never a token):
-//   #/                      organisations
+//   #/                      the fleet's health, worst organisation first
+//   #/orgs                  organisations
+//   #/search?q=…            systems across every organisation (the header's search)
+//   #/org/{org}/settings    an organisation's settings (admin)
 //   #/org/{org}             an organisation's systems
 //   #/org/{org}/audit       an organisation's audit trail
 //   #/system/{key}          a system and its backups
@@ -10,6 +13,9 @@ import { ApiProblem, call } from "./api.js";
 import { el, pageHeading, replace } from "./elements.js";
 import { currentIdentity, currentToken, endSession, keepToken, setIdentity } from "./session.js";
 import { auditView } from "./views/audit.js";
+import { healthView } from "./views/health.js";
+import { searchView } from "./views/search.js";
+import { settingsView } from "./views/settings.js";
 import { organizationsView } from "./views/organizations.js";
 import { systemView } from "./views/system.js";
 import { systemsView } from "./views/systems.js";
@@ -19,7 +25,10 @@ const trail = document.getElementById("trail");
 let generation = 0;
 
 const ROUTES = [
-  [/^#?\/?$/, () => organizationsView],
+  [/^#?\/?$/, () => healthView],
+  [/^#\/orgs$/, () => organizationsView],
+  [/^#\/search$/, () => searchView],
+  [/^#\/org\/([^/]+)\/settings$/, () => settingsView],
   [/^#\/org\/([^/]+)$/, () => systemsView],
   [/^#\/org\/([^/]+)\/audit$/, () => auditView],
   [/^#\/system\/([^/]+)$/, () => systemView],
@@ -64,7 +73,7 @@ function handleProblem(error) {
   const message = error instanceof ApiProblem ? error.message : "Something went wrong in the console. Reload the page.";
   const retry = error instanceof ApiProblem && error.retryable ? el("button", { type: "button", class: "primary", onclick: render }, "Retry") : null;
   main.removeAttribute("aria-busy");
-  replace(main, pageHeading("Could not load this view"), el("p", { class: "problem", role: "alert" }, message), el("p", { class: "toolbar" }, retry, el("a", { href: "#/" }, "Back to the organisations")));
+  replace(main, pageHeading("Could not load this view"), el("p", { class: "problem", role: "alert" }, message), el("p", { class: "toolbar" }, retry, el("a", { href: "#/" }, "Back to the fleet's health")));
   retry?.focus();
 }
 
@@ -77,6 +86,7 @@ function keepState(path, values) {
 
 function signInView(problem = "") {
   document.getElementById("who").hidden = true;
+  document.getElementById("search-form").hidden = true;
   replace(trail);
   const input = el("input", { id: "token", name: "token", type: "password", required: true, autocomplete: "off", spellcheck: "false", pattern: "op_\\S+", title: "An operator token starts with op_", "aria-describedby": "token-help" });
   const form = el("form", { class: "sign-in", method: "post", onsubmit: (event) => {
@@ -87,7 +97,7 @@ function signInView(problem = "") {
   } },
     el("label", { for: "token" }, "Operator token"),
     input,
-    el("p", { id: "token-help", class: "hint" }, "A token of the form op_…, from ", el("code", {}, "npm run system -- token create"), ". It is kept in this tab only and forgotten when the tab closes."),
+    el("p", { id: "token-help", class: "hint" }, "A token of the form op_…, made with ", el("code", {}, "npm run system -- token create"), ". It is kept in this tab only and forgotten when the tab closes."),
     el("button", { type: "submit", class: "primary" }, "Sign in"),
   );
   replace(main, pageHeading("Sign in"), problem ? el("p", { class: "problem", role: "alert" }, problem) : null, form);
@@ -97,7 +107,7 @@ function signInView(problem = "") {
 
 function notFoundView() {
   replace(trail);
-  replace(main, pageHeading("No such page"), el("p", {}, el("a", { href: "#/" }, "Go to the organisations")));
+  replace(main, pageHeading("No such page"), el("p", {}, el("a", { href: "#/" }, "Go to the fleet's health")));
 }
 
 function showIdentity() {
@@ -105,7 +115,14 @@ function showIdentity() {
   const scope = identity.organizations === "*" ? "every organisation" : `${identity.organizations.length} organisation${identity.organizations.length === 1 ? "" : "s"}`;
   document.getElementById("who-name").textContent = `${identity.name} · ${identity.role} · ${scope}`;
   document.getElementById("who").hidden = false;
+  document.getElementById("search-form").hidden = false;
 }
+
+document.getElementById("search-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const q = document.getElementById("search").value.trim();
+  if (q) location.hash = `#/search?q=${encodeURIComponent(q)}`;
+});
 
 document.getElementById("sign-out").addEventListener("click", () => {
   endSession();

@@ -141,3 +141,27 @@ export function askValue({ title, body, label, suggestions = [], pattern, hint, 
     queueMicrotask(() => input.focus());
   }).then((value) => (typeof value === "string" ? value : null));
 }
+
+/**
+ * Edits a few text fields (a system's name and notes); resolves `{field: value}` (empty → null), or null when cancelled.
+ * @example await editFields({ title: "Name and notes", fields: [{ name: "name", label: "Name", value: "", maxLength: 100 }], confirmLabel: "Save" })
+ */
+export function editFields({ title, fields, confirmLabel }) {
+  return openDialog((dialog, id, finish) => {
+    const inputs = fields.map((field) => [field, field.options
+      ? el("select", { id: `${id}-${field.name}`, name: field.name }, field.options.map((option) => el("option", { value: option, selected: option === field.value }, option)))
+      : field.multiline
+      ? el("textarea", { id: `${id}-${field.name}`, name: field.name, rows: "4", maxlength: String(field.maxLength) }, field.value ?? "")
+      : el("input", { id: `${id}-${field.name}`, name: field.name, type: "text", autocomplete: "off", maxlength: String(field.maxLength), value: field.value ?? "" })]);
+    append(dialog, [
+      el("h2", { id: `${id}-title` }, title),
+      el("form", { method: "dialog", id: `${id}-body`, onsubmit: (event) => {
+        event.preventDefault();
+        finish(Object.fromEntries(inputs.map(([field, input]) => [field.name, input.value.trim() === "" ? null : input.value.trim()])));
+      } },
+        inputs.map(([field, input]) => [el("label", { for: input.id }, field.label), input]),
+        el("div", { class: "actions" }, el("button", { type: "button", onclick: () => finish(null) }, "Cancel"), el("button", { type: "submit", class: "primary" }, confirmLabel))),
+    ]);
+    queueMicrotask(() => inputs[0]?.[1].focus());
+  }).then((value) => (value && typeof value === "object" ? value : null));
+}

@@ -1,7 +1,8 @@
 // What a system's state means, in words: a badge for its status ("retired", not "deleted") and one
 // for its health that says why ("silent 33 days", "never backed up", "last upload refused: quota").
-// The vault's own `health` is used when it sends one; otherwise it is judged here from
-// last_backup_at and last_seen_at against the organisation's threshold.
+// The vault's own `health` decides retired, suspended, refused and never; silence is judged here from
+// last_backup_at and last_seen_at against the console's threshold, the same one that marks the
+// row's newest backup with ⚠, so that one row never says two things.
 
 import { el } from "./elements.js";
 import { ageMs, daysMs } from "./quantities.js";
@@ -35,11 +36,12 @@ function daysText(ms) {
  */
 export function healthOf(system, staleAfterDays, now = Date.now()) {
   const refusedSince = system.last_refused_at && (!system.last_backup_at || Date.parse(system.last_refused_at) > Date.parse(system.last_backup_at));
-  const state = system.health ?? (
+  const told = ["retired", "suspended", "refused", "never"].includes(system.health) ? system.health : null;
+  const state = told ?? (
     system.status === "deleted" ? "retired"
     : system.status === "suspended" ? "suspended"
-    : refusedSince ? "refused"
-    : !system.last_backup_at && ageMs(system.registered_at, now) > DAY_MS ? "never"
+    : !system.health && refusedSince ? "refused"
+    : !system.health && !system.last_backup_at && ageMs(system.registered_at, now) > DAY_MS ? "never"
     : silenceMs(system, now) > daysMs(staleAfterDays) ? "stale"
     : "ok");
   const silence = silenceMs(system, now);

@@ -22,7 +22,9 @@ export const resume = systemAction("POST", "resume", "Resumed");
 
 export async function remove({ api, args, options, out }) {
   const result = await api.call("DELETE", `/systems/${path(args.KEY)}${options.purge ? "?purge=true" : ""}`);
-  const text = options.purge ? `Erased ${args.KEY}: ${result.objects_deleted} objects and its record.` : `Retired ${args.KEY}; the key is never reused.`;
+  const text = options.purge
+    ? `Purged ${args.KEY}: its credentials no longer work, ${result.objects_deleted} objects left it; its backups stay recoverable until ${result.recoverable_until} (POST /api/admin/systems/${args.KEY}/restore undoes the purge).`
+    : `Retired ${args.KEY}; the key is never reused.`;
   out.result(result, text);
 }
 

@@ -26,6 +26,10 @@ export function devArguments(userArgs) {
     if (name === "persist-to" && hasFlag(userArgs, "remote", "r")) continue;
     if (flagValue(userArgs, name) === undefined) args.push(`--${name}`, value);
   }
+  // Local alert receivers are plain http (https only, except for local development), and the
+  // cron can be run as if at any time (/cdn-cgi/local/scheduled?time=…, docs/fleet-health.md).
+  if (!hasFlag(userArgs, "remote", "r")) args.push("--var", "ALERT_ALLOW_HTTP:1");
+  if (!hasFlag(userArgs, "test-scheduled")) args.push("--test-scheduled");
   return [...args, ...userArgs];
 }
 

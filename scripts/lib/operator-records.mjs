@@ -1,8 +1,7 @@
 // What the CLI writes to the operator database beside KV: operator tokens, and for every
 // credential change it makes directly (--local/--remote), the system's index row and an
 // audit event (actor `cli`), so that the operator plane sees the change at once.
-import { generateOperatorToken, OPERATOR_ROLES, OPERATOR_TOKEN_NAME_PATTERN, operatorTokenView } from "../../src/auth/operator-token.ts";
-import { ORGANIZATION_ID_PATTERN } from "../../src/auth/secret.ts";
+import { generateOperatorToken, newOperatorTokenProblem, operatorTokenStatus, operatorTokenView } from "../../src/auth/operator-token.ts";
 import { rfc3339 } from "../../src/platform/time.ts";
 import { sqlLiteral as q } from "./d1.mjs";
 import { SystemError } from "./systems.mjs";
@@ -12,12 +11,8 @@ export const CLI_ACTOR = "cli";
 
 /** Makes an operator token and stores its record; returns what `token create --json` prints (the token shown once). */
 export async function createOperatorToken(db, { name, role, organizations, expiresDays }) {
-  if (!OPERATOR_TOKEN_NAME_PATTERN.test(name ?? "")) throw new SystemError(`invalid token name ${JSON.stringify(name)}: it must match ${OPERATOR_TOKEN_NAME_PATTERN.source}`);
-  if (!OPERATOR_ROLES.includes(role)) throw new SystemError(`invalid role ${JSON.stringify(role)}: one of ${OPERATOR_ROLES.join(", ")}`);
-  if (organizations !== "*") {
-    const bad = organizations.find((o) => !ORGANIZATION_ID_PATTERN.test(o));
-    if (bad !== undefined) throw new SystemError(`invalid organization id ${JSON.stringify(bad)}: it must match ${ORGANIZATION_ID_PATTERN.source}`);
-  }
+  const problem = newOperatorTokenProblem({ name, role, organizations });
+  if (problem) throw new SystemError(problem);
   const { token, record } = await generateOperatorToken({ name, role, organizations, expiresDays });
   const scope = record.organizations === "*" ? "*" : JSON.stringify(record.organizations);
   const values = [record.public_id, record.name, record.role, scope, record.secret_sha256, record.created_at, record.expires_at, null];
@@ -40,8 +35,7 @@ export async function listOperatorTokens(db) {
   const rows = await db.query("SELECT * FROM operator_tokens ORDER BY name, created_at");
   return rows.map((row) => {
     const view = operatorTokenView({ ...row, organizations: row.organizations === "*" ? "*" : JSON.parse(row.organizations) });
-    const status = view.revoked_at ? "revoked" : view.expires_at && Date.parse(view.expires_at) <= Date.now() ? "expired" : "live";
-    return { ...view, status };
+    return { ...view, status: operatorTokenStatus(view) };
   });
 }
 

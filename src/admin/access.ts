@@ -75,11 +75,14 @@ export function pageParams(c: Ctx): { limit: number; cursor: string | null } {
   return { limit, cursor: cursor ?? null };
 }
 
-/** A JSON object body (optional when `optional`): 400 for anything else. */
+/** The longest JSON body an operator request may carry. */
+const JSON_BODY_MAX_BYTES = 4096;
+
+/** A JSON object body (optional when `optional`): 400 for anything else; never reads past 4 KiB. */
 export async function jsonBody(c: Ctx, optional = false): Promise<Record<string, unknown>> {
-  const text = await c.req.text();
+  const text = await readBounded(c.req.raw, JSON_BODY_MAX_BYTES);
+  if (text === null) throw new ApiError(400, "request body too large");
   if (text.trim() === "" && optional) return {};
-  if (text.length > 4096) throw new ApiError(400, "request body too large");
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -88,6 +91,29 @@ export async function jsonBody(c: Ctx, optional = false): Promise<Record<string,
   }
   if (typeof body !== "object" || body === null || Array.isArray(body)) throw new ApiError(400, "request body must be a JSON object");
   return body as Record<string, unknown>;
+}
+
+/** The body as text, or null as soon as it is longer than `max` bytes (the rest is never read). */
+async function readBounded(request: Request, max: number): Promise<string | null> {
+  if (Number(request.headers.get("Content-Length") ?? 0) > max) return null;
+  if (!request.body) return "";
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > max) {
+      await reader.cancel().catch(() => {});
+      return null;
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) (bytes.set(chunk, at), (at += chunk.byteLength));
+  return new TextDecoder().decode(bytes);
 }
 
 /** Refuses a body with fields other than `allowed`, so a typo is never silently ignored. */

@@ -5,13 +5,13 @@ import type { Context } from "hono";
 import { LINK_TTL_DEFAULT_SECONDS, parseLinkTtl, signDownloadLink } from "../auth/download-link";
 import { backupNotFound } from "../backups/download";
 import { backupKey, systemPrefix } from "../backups/keys";
-import { deleteBackupObject, headObject, listSystemBackups } from "../backups/store";
+import { headObject, listSystemBackups } from "../backups/store";
 import { downloadLinkSecret, limitsOf } from "../config";
 import { ApiError } from "../errors";
 import { envelope } from "../http/envelope";
-import { forgetBackup } from "../ledger/client";
+import { removeBackup } from "../ledger/recovery-client";
 import { recordAudit, recordAuditQuietly } from "../operator/audit";
-import { log } from "../platform/log";
+import { systemVersion } from "../operator/system-changes";
 import { rfc3339 } from "../platform/time";
 import { actor, backupIdParam, requireRole, scopedSystem } from "./access";
 import type { AdminEnv } from "./app-env";
@@ -26,17 +26,16 @@ export async function listBackupsAdmin(c: Ctx): Promise<Response> {
   return envelope(200, "backups listed", { backups, bytes_used: bytesUsed, slots_used: backups.length, slots_limit: limitsOf(c.env).maxPerSystem });
 }
 
-/** DELETE /api/admin/systems/{key}/backups/{id}: also for append-only systems (that guards the appliance's credential). */
+/** DELETE /api/admin/systems/{key}/backups/{id}: also for append-only systems (that guards the appliance's credential); recoverable for RECOVERY_DAYS. */
 export async function deleteBackupAdmin(c: Ctx): Promise<Response> {
   const { systemKey, record } = await scopedSystem(c);
   const id = backupIdParam(c);
   requireRole(c, "manager");
   const scope = { organizationId: record.organization_id, systemKey };
-  if (!(await deleteBackupObject(c.env.BACKUPS, backupKey(scope, id)))) throw backupNotFound();
-  await forgetBackup(c.env.ORG_LEDGER, scope, id).catch((err) => log.error("ledger forget failed after delete", { system: systemKey, error: err }));
   const who = actor(c);
+  const until = await removeBackup(c.env.ORG_LEDGER, scope, id, who.name, limitsOf(c.env));
   await recordAuditQuietly(c.env.OPERATOR_DB, [
-    { organizationId: scope.organizationId, actor: who.name, action: "backup.delete", target: `${systemKey}/${id}`, outcome: "ok", clientIp: who.clientIp },
+    { organizationId: scope.organizationId, actor: who.name, action: "backup.delete", target: `${systemKey}/${id}`, outcome: `ok: recoverable until ${until}`, clientIp: who.clientIp },
   ]);
   return envelope(200, "backup deleted", { id });
 }
@@ -54,7 +53,8 @@ export async function createDownloadLink(c: Ctx): Promise<Response> {
   const scope = { organizationId: record.organization_id, systemKey };
   if (!(await headObject(c.env.BACKUPS, backupKey(scope, id)))) throw backupNotFound();
   const expiresAt = Math.floor(Date.now() / 1000) + ttl;
-  const token = await signDownloadLink(secret, { ...scope, backupId: id, expiresAt });
+  // Bound to the system's change count: a suspend, rotate, retire, purge or move ends the link.
+  const token = await signDownloadLink(secret, { ...scope, backupId: id, expiresAt, generation: await systemVersion(c.env.OPERATOR_DB, systemKey) });
   const who = actor(c);
   await recordAudit(c.env.OPERATOR_DB, [
     { organizationId: scope.organizationId, actor: who.name, action: "backup.link", target: `${systemKey}/${id}`, outcome: `ok: expires ${rfc3339(expiresAt * 1000)}`, clientIp: who.clientIp },

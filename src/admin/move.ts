@@ -28,7 +28,7 @@ const RENEW_EVERY = 50;
 
 /** Everything a move touches. */
 export interface MoveStores extends PurgeStores {
-  limits: Pick<Limits, "maxSizePerOrg">;
+  limits: Pick<Limits, "maxSizePerOrg" | "recoveryDays">;
 }
 
 /** What the caller may see: `guard` checks the record read under the hold, `mayName` whether an organisation may be named to it. */
@@ -50,7 +50,10 @@ export async function moveSystem(stores: MoveStores, actor: Actor, systemKey: st
       throw new ApiError(409, `a move of this system to ${where} is in progress: repeat that move to finish it`);
     }
     // Already there with nothing in progress: a repeat of a move that finished (its answer may have been lost).
-    if (!journal && record.organization_id === toOrg) return { record, backups: (await systemBackupRows(stores.ledger, { organizationId: toOrg, systemKey })).length };
+    if (!journal && record.organization_id === toOrg) {
+      await recordAuditQuietly(stores.db, [{ organizationId: toOrg, actor: actor.name, action: "system.move", target: systemKey, outcome: "ok: already in this organization", clientIp: actor.clientIp }]);
+      return { record, backups: (await systemBackupRows(stores.ledger, { organizationId: toOrg, systemKey })).length };
+    }
     const from: SystemScope = { organizationId: journal?.from_org ?? record.organization_id, systemKey };
     try {
       return await moveHeld(stores, actor, held, record, from, toOrg, journal === null);
@@ -61,6 +64,7 @@ export async function moveSystem(stores: MoveStores, actor: Actor, systemKey: st
       await recordAuditQuietly(stores.db, [
         { organizationId: from.organizationId, actor: actor.name, action: "system.move", target: systemKey, outcome: `failed: ${reason}`, clientIp: actor.clientIp },
       ]);
+      if (err instanceof ApiError) err.audited = true;
       throw err;
     }
   });

@@ -9,11 +9,12 @@ import { ApiError } from "../errors";
 import { envelope } from "../http/envelope";
 import { organizationUsage } from "../ledger/client";
 import { listAuditEvents } from "../operator/audit";
-import { listIndexedOrganizations, listOrganizationSystems } from "../operator/system-index";
+import { listIndexedOrganizations } from "../operator/system-index";
+import { auditFilterParams } from "./audit-filters";
 import { actor, jsonBody, onlyFields, pageParams, requireRole, scopedOrganization, stores } from "./access";
 import type { AdminEnv } from "./app-env";
 import { createSystemRecord, type NewSystemOptions } from "./system-records";
-import { systemView } from "./views";
+import { organizationSystemsPage } from "./fleet-systems";
 
 type Ctx = Context<AdminEnv>;
 
@@ -37,15 +38,13 @@ export async function listOrganizations(c: Ctx): Promise<Response> {
   return envelope(200, "organizations listed", { organizations, cursor: page.cursor });
 }
 
-/** GET /api/admin/organizations/{org}/systems: one index range read (with each system's activity) and one ledger call per page. */
+/**
+ * GET /api/admin/organizations/{org}/systems: `?health=`, `?sort=`, `?q=`, most silent first by
+ * default. One D1 query and one ledger call per page (`sort=bytes_used`: the organisation whole in each).
+ */
 export async function listSystems(c: Ctx): Promise<Response> {
   const organizationId = scopedOrganization(c);
-  const page = await listOrganizationSystems(c.env.OPERATOR_DB, organizationId, pageParams(c));
-  if (!page) throw invalidCursor();
-  const keys = page.systems.map((s) => s.system_key);
-  const usage = keys.length > 0 ? await organizationUsage(c.env.ORG_LEDGER, organizationId, keys) : { systems: {} as Record<string, undefined> };
-  const systems = page.systems.map((s) => systemView(s.system_key, s, usage.systems[s.system_key], s.activity));
-  return envelope(200, "systems listed", { systems, cursor: page.cursor });
+  return envelope(200, "systems listed", await organizationSystemsPage(c, organizationId));
 }
 
 /** POST /api/admin/organizations/{org}/systems: a new system; its secret is shown only in this answer. */
@@ -60,11 +59,14 @@ export async function createSystem(c: Ctx): Promise<Response> {
   return envelope(201, "system created", { system_key: systemKey, system_secret: systemSecret, system_id: record.system_id, organization_id: organizationId });
 }
 
-/** GET /api/admin/organizations/{org}/audit: the organisation's events, newest first (`*`: events about all-organisation tokens, for those tokens only). */
+/**
+ * GET /api/admin/organizations/{org}/audit: the organisation's events, newest first, filtered by
+ * `action`, `target`, `since`, `until` (`*`: events about all-organisation tokens, for those tokens only).
+ */
 export async function listAudit(c: Ctx): Promise<Response> {
   const fleetWide = c.req.param("org") === "*" && c.get("operator").organizations === "*";
   const organizationId = fleetWide ? "*" : scopedOrganization(c);
-  const page = await listAuditEvents(c.env.OPERATOR_DB, organizationId, pageParams(c));
+  const page = await listAuditEvents(c.env.OPERATOR_DB, organizationId, pageParams(c), auditFilterParams(c));
   if (!page) throw invalidCursor();
   return envelope(200, "audit events listed", page);
 }

@@ -20,8 +20,7 @@ export const auditRefusals: MiddlewareHandler<AdminEnv> = async (c, next) => {
   if (!(err instanceof ApiError) || !(DENIED.has(err.status) || err.status === 503)) return;
   const path = new URL(c.req.url).pathname;
   const action = attemptedAction(c.req.method, path, c.req.query("purge") === "true");
-  // A purge or move that failed has audited its own failure, with the step that failed.
-  if (err.status === 503 && (action === "system.purge" || action === "system.move")) return;
+  if (err.audited) return; // a purge or move that failed recorded its own failure, with the step that failed
   const outcome = `${DENIED.has(err.status) ? "denied" : "failed"}: ${err.status} ${err.publicMessage}`;
   await recordAuditQuietly(c.env.OPERATOR_DB, [
     {
@@ -48,6 +47,8 @@ export function attemptedAction(method: string, path: string, purge: boolean): A
     if (method === "POST" && sub && sub in verb) return verb[sub as keyof typeof verb];
   }
   if (method === "POST" && /^\/api\/admin\/organizations\/[^/]+\/systems\/?$/.test(path)) return "system.create";
+  if (method === "POST" && /^\/api\/admin\/tokens\/?$/.test(path)) return "token.create";
+  if (method === "DELETE" && /^\/api\/admin\/tokens\/[^/]+\/?$/.test(path)) return "token.revoke";
   return "request.refused";
 }
 

@@ -7,6 +7,7 @@ import { auditStatement, recordAuditQuietly, type AuditAction } from "../operato
 import { d1 } from "../operator/d1";
 import { removeSystemStatement, upsertSystemStatement } from "../operator/system-index";
 import { tombstoneStatement, type Tombstone } from "../operator/system-changes";
+import { forgetProfileStatements } from "../operator/system-profile";
 import { log } from "../platform/log";
 import { rfc3339 } from "../platform/time";
 import type { HeldSystem } from "./system-change";
@@ -108,6 +109,7 @@ export async function buryPurgedRecord(stores: RecordStores, actor: Actor, held:
   await d1("erase system", () =>
     stores.db.batch([
       removeSystemStatement(stores.db, systemKey),
+      ...forgetProfileStatements(stores.db, systemKey),
       auditStatement(stores.db, { organizationId: record.organization_id, actor: actor.name, action: "system.purge", target: systemKey, outcome, clientIp: actor.clientIp }),
       tombstoneStatement(stores.db, systemKey, held.holder, "purged"),
       ...extra,

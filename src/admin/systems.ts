@@ -7,7 +7,8 @@ import { ApiError } from "../errors";
 import { envelope } from "../http/envelope";
 import { organizationUsage } from "../ledger/client";
 import { d1 } from "../operator/d1";
-import { readActivity } from "../operator/system-activity";
+import { readFleetRow } from "../operator/fleet-query";
+import { DEFAULT_STALE_AFTER_DAYS } from "../operator/health";
 import { indexMatches, readIndexedSystem, upsertSystemStatement } from "../operator/system-index";
 import { rfc3339 } from "../platform/time";
 import { inScope } from "../auth/operator-token";
@@ -17,6 +18,7 @@ import { moveSystem } from "./move";
 import { purgeSystem } from "./purge";
 import { changeSystemRecord, rotateSystemSecret } from "./system-records";
 import { systemView } from "./views";
+import { changeSystemProfile, profileChange } from "./system-profile";
 
 type Ctx = Context<AdminEnv>;
 
@@ -38,18 +40,26 @@ export async function resumeSystem(c: Ctx): Promise<Response> {
   return changeAndShow(c, "manager", "system.resume", (r) => (r.suspended_at ? { ...r, suspended_at: null } : null), "system resumed");
 }
 
-/** PATCH /api/admin/systems/{key}: `{"append_only": bool}`. */
+/** PATCH /api/admin/systems/{key}: `{"append_only": bool, "name": string|null, "notes": string|null}`, any of them. */
 export async function patchSystem(c: Ctx): Promise<Response> {
   const { systemKey, record } = await scopedSystem(c);
   requireRole(c, "manager");
   const body = await jsonBody(c);
-  onlyFields(body, ["append_only"]);
-  if (typeof body.append_only !== "boolean") throw new ApiError(400, "append_only must be a boolean");
-  const wanted = body.append_only;
-  refuseIfRetired(record);
+  onlyFields(body, ["append_only", "name", "notes"]);
+  if (Object.keys(body).length === 0) throw new ApiError(400, "nothing to change: give append_only, name or notes");
+  if (body.append_only !== undefined && typeof body.append_only !== "boolean") throw new ApiError(400, "append_only must be a boolean");
+  const text = profileChange(body);
+  const wanted = body.append_only as boolean | undefined;
+  if (wanted !== undefined) refuseIfRetired(record);
+  // Every change of the system, its name and notes too, in its one change order.
   const next = await holdSystem(c, systemKey, async (held) => {
-    refuseIfRetired(held.record);
-    return changeSystemRecord(stores(c), actor(c), "system.append_only", held, (r) => ((r.append_only === true) === wanted ? null : { ...r, append_only: wanted }));
+    let current = held.record;
+    if (wanted !== undefined) {
+      refuseIfRetired(held.record);
+      current = await changeSystemRecord(stores(c), actor(c), "system.append_only", held, (r) => ((r.append_only === true) === wanted ? null : { ...r, append_only: wanted }));
+    }
+    if (text) await changeSystemProfile(stores(c), actor(c), systemKey, held.record.organization_id, text);
+    return current;
   });
   return envelope(200, "system updated", await view(c, systemKey, next));
 }
@@ -66,15 +76,15 @@ export async function rotateSystem(c: Ctx): Promise<Response> {
   return envelope(200, "secret rotated", { system_key: systemKey, system_secret: systemSecret, system_id: rotated.system_id, organization_id: rotated.organization_id });
 }
 
-/** DELETE /api/admin/systems/{key}: retires the system; with `?purge=true` erases its backups and record. */
+/** DELETE /api/admin/systems/{key}: retires the system; with `?purge=true` removes its credentials at once and its backups into the recovery window. */
 export async function deleteSystem(c: Ctx): Promise<Response> {
   const { systemKey, record } = await scopedSystem(c);
   requireRole(c, "admin");
   const purge = c.req.query("purge");
   if (purge !== undefined && purge !== "true" && purge !== "false") throw new ApiError(400, "purge must be true or false");
   if (purge === "true") {
-    const { deleted } = await purgeSystem(stores(c), actor(c), systemKey, guardScope(c));
-    return envelope(200, "system purged", { system_key: systemKey, purged: true, objects_deleted: deleted });
+    const { deleted, eraseAfter } = await purgeSystem(stores(c), actor(c), systemKey, guardScope(c));
+    return envelope(200, "system purged", { system_key: systemKey, purged: true, objects_deleted: deleted, recoverable_until: eraseAfter });
   }
   const next = await holdSystem(c, systemKey, (held) =>
     changeSystemRecord(stores(c), actor(c), "system.retire", held, (r) => (r.deleted_at ? null : { ...r, deleted_at: rfc3339() }), "retired"),
@@ -113,7 +123,12 @@ function refuseIfRetired(record: SystemRecord): void {
   if (record.deleted_at) throw new ApiError(409, "the system is retired: it can only be purged");
 }
 
+/** The system's view: its usage (one ledger call) and its health facts (one D1 read). */
 async function view(c: Ctx, systemKey: string, record: SystemRecord) {
-  const [usage, activity] = await Promise.all([organizationUsage(c.env.ORG_LEDGER, record.organization_id, [systemKey]), readActivity(c.env.OPERATOR_DB, systemKey)]);
-  return systemView(systemKey, record, usage.systems[systemKey], activity);
+  const now = Date.now();
+  const [usage, facts] = await Promise.all([
+    organizationUsage(c.env.ORG_LEDGER, record.organization_id, [systemKey]),
+    readFleetRow(c.env.OPERATOR_DB, systemKey, now),
+  ]);
+  return systemView(systemKey, record, usage.systems[systemKey], facts, now, facts?.stale_after_days ?? DEFAULT_STALE_AFTER_DAYS);
 }

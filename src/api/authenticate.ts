@@ -5,6 +5,7 @@ import { parseBasicAuth } from "../auth/basic";
 import { checkSystemCredentials } from "../auth/credentials";
 import { claimedKey, recordAuthFailure, throttleWait } from "../auth/throttle";
 import { ApiError } from "../errors";
+import { noteSeen } from "../operator/appliance-signs";
 import { clientAddress } from "../http/client-address";
 import type { AppEnv } from "./app-env";
 
@@ -31,6 +32,9 @@ export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
     throw unauthorized();
   }
   c.set("system", system);
+  // Last seen, to the hour, in the background: never a blocking call on the appliance's request.
+  const seen = noteSeen(c.env.OPERATOR_DB, system);
+  if (seen) c.executionCtx.waitUntil(seen);
   await next();
 };
 

@@ -12,9 +12,10 @@ import { limitsOf } from "../config";
 import { ApiError } from "../errors";
 import { clientAddress } from "../http/client-address";
 import { envelope } from "../http/envelope";
+import { noteBackup, noteRefusal, refusalReason } from "../operator/appliance-signs";
 import type { AppEnv } from "./app-env";
 import { deleteBindings, deleteSystemBackup } from "./delete-backup";
-import { checkUploadSize, storeUpload, type UploadBindings, type UploadRequest } from "./upload";
+import { checkUploadSize, storeUpload, type UploadBindings, type UploadOutcome, type UploadRequest } from "./upload";
 
 type Ctx = Context<AppEnv>;
 
@@ -34,9 +35,33 @@ export async function listBackups(c: Ctx): Promise<Response> {
 
 /** POST /api/systems/backups: checks the headers, then stores the body through the upload use case (201, or 200 for a repeat). */
 export async function uploadBackup(c: Ctx): Promise<Response> {
-  const { created, backup } = await storeUpload(uploadBindings(c), parseUpload(c, c.req.header("X-Filename") ?? null));
+  const { created, backup } = await uploadWithSigns(c, () => parseUpload(c, c.req.header("X-Filename") ?? null));
   // A retry of the newest backup stores nothing: 200 with that backup (CONTRACT: retries are idempotent).
   return created ? envelope(201, "backup stored", backup) : envelope(200, "backup already stored", backup);
+}
+
+/**
+ * Runs the upload use case for a request (`parse` checks its headers first) and leaves its signs
+ * for fleet health in the background: a new backup's time, or a refusal with its reason
+ * (`reasonOf`: null when the failure is no refusal; by default the appliance API's 413 and 429).
+ */
+export async function uploadWithSigns(c: Ctx, parse: () => UploadRequest, reasonOf: (err: unknown) => string | null = applianceRefusal): Promise<UploadOutcome> {
+  const db = c.env.OPERATOR_DB;
+  const system = c.get("system");
+  let outcome: UploadOutcome;
+  try {
+    outcome = await storeUpload(uploadBindings(c), parse());
+  } catch (err) {
+    const reason = reasonOf(err);
+    if (reason) c.executionCtx.waitUntil(noteRefusal(db, system, reason));
+    throw err;
+  }
+  if (outcome.created) c.executionCtx.waitUntil(noteBackup(db, system));
+  return outcome;
+}
+
+function applianceRefusal(err: unknown): string | null {
+  return err instanceof ApiError ? refusalReason(err.status, err.message) : null;
 }
 
 /** The upload use case's bindings for a request (its limits, and the invocation's waitUntil). */
@@ -65,7 +90,10 @@ export async function downloadBackup(c: Ctx): Promise<Response> {
   return serveBackup(c.req.raw, c.env.BACKUPS, backupKey(c.get("system"), c.get("backupId")));
 }
 
-/** DELETE /api/systems/backups/{id}: removes the backup and frees its quota at once. */
+/**
+ * DELETE /api/systems/backups/{id}: the backup leaves the listing and the quota at once and stays
+ * recoverable by an operator for RECOVERY_DAYS (docs/recovery.md).
+ */
 export async function deleteBackup(c: Ctx): Promise<Response> {
   const id = c.get("backupId");
   await deleteSystemBackup(deleteBindings(c), c.get("system"), id, clientAddress(c.req.raw));

@@ -11,6 +11,8 @@ export interface DownloadClaims {
   backupId: string;
   /** Expiry, seconds since the epoch. */
   expiresAt: number;
+  /** The system's change count when the link was made: any change (suspend, rotate, retire, purge, move) ends the link. */
+  generation?: number;
 }
 
 export type LinkVerdict = { ok: true; claims: DownloadClaims } | { ok: false; reason: "invalid" | "expired" };
@@ -19,7 +21,7 @@ export type LinkVerdict = { ok: true; claims: DownloadClaims } | { ok: false; re
 export const LINK_TTL_DEFAULT_SECONDS = 300;
 export const LINK_TTL_MAX_SECONDS = 900;
 
-const VERSION = "v1";
+const VERSION = "v2";
 /** Longer than any token this module makes; anything longer is refused before any crypto. */
 const MAX_TOKEN_LENGTH = 600;
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/;
@@ -28,7 +30,7 @@ const keys = new Map<string, Promise<CryptoKey>>();
 
 /** Signs a link token for the claims. */
 export async function signDownloadLink(secret: string, claims: DownloadClaims): Promise<string> {
-  const payload = [VERSION, claims.expiresAt, claims.organizationId, claims.systemKey, claims.backupId].join("|");
+  const payload = [VERSION, claims.expiresAt, claims.organizationId, claims.systemKey, claims.backupId, claims.generation ?? 0].join("|");
   const bytes = new TextEncoder().encode(payload);
   const mac = new Uint8Array(await crypto.subtle.sign("HMAC", await keyFor(secret), bytes));
   return `${base64Url(bytes)}.${base64Url(mac)}`;
@@ -49,11 +51,13 @@ export async function verifyDownloadLink(secret: string, token: string, nowSecon
   // crypto.subtle.verify compares the MAC in constant time.
   if (!(await crypto.subtle.verify("HMAC", await keyFor(secret), mac, payload))) return { ok: false, reason: "invalid" };
   const fields = new TextDecoder().decode(payload).split("|");
-  const [version, expiry, organizationId, systemKey, backupId] = fields;
-  if (fields.length !== 5 || version !== VERSION || !/^\d{1,12}$/.test(expiry)) return { ok: false, reason: "invalid" };
+  const [version, expiry, organizationId, systemKey, backupId, generation] = fields;
+  if (fields.length !== 6 || version !== VERSION || !/^\d{1,12}$/.test(expiry) || !/^\d{1,15}$/.test(generation)) return { ok: false, reason: "invalid" };
   const expiresAt = Number(expiry);
+  // No link is ever made for longer than the longest lifetime: one that claims more is forged (or signed by a leaked secret).
+  if (expiresAt > nowSeconds + LINK_TTL_MAX_SECONDS) return { ok: false, reason: "invalid" };
   if (expiresAt <= nowSeconds) return { ok: false, reason: "expired" };
-  return { ok: true, claims: { organizationId, systemKey, backupId, expiresAt } };
+  return { ok: true, claims: { organizationId, systemKey, backupId, expiresAt, generation: Number(generation) } };
 }
 
 /** The lifetime asked for with `?ttl=`: the default when absent, null when not an integer in 1..900. */

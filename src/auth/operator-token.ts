@@ -4,7 +4,7 @@
 
 import { base64Url, bytesToHex, hexToBytes } from "../platform/codec.ts";
 import { rfc3339 } from "../platform/time.ts";
-import { digestsEqual, hashSecretPart } from "./secret.ts";
+import { digestsEqual, hashSecretPart, ORGANIZATION_ID_PATTERN } from "./secret.ts";
 
 /** What a token may do; each role includes the ones before it. */
 export const OPERATOR_ROLES = ["reader", "manager", "admin"] as const;
@@ -83,6 +83,28 @@ export interface NewOperatorToken {
   expiresDays?: number | null;
 }
 
+/** The longest expiry a new token may be given, in days (the CLI's `--expires-days`, the API's `expires_days`). */
+export const MAX_TOKEN_EXPIRES_DAYS = 99_999;
+/** The most organisations one token's scope may list. */
+export const MAX_TOKEN_ORGANIZATIONS = 1000;
+
+/**
+ * Why a new token's name, role or scope is refused, or null when they are valid: the one check
+ * behind `token create` (CLI) and `POST /api/admin/tokens`, so both refuse the same things.
+ */
+export function newOperatorTokenProblem(spec: { name: unknown; role: unknown; organizations: unknown }): string | null {
+  if (typeof spec.name !== "string" || !OPERATOR_TOKEN_NAME_PATTERN.test(spec.name))
+    return `invalid token name ${JSON.stringify(spec.name ?? null)}: it must match ${OPERATOR_TOKEN_NAME_PATTERN.source}`;
+  if (!OPERATOR_ROLES.includes(spec.role as OperatorRole)) return `invalid role ${JSON.stringify(spec.role ?? null)}: one of ${OPERATOR_ROLES.join(", ")}`;
+  const orgs = spec.organizations;
+  if (orgs === "*") return null;
+  if (!Array.isArray(orgs) || orgs.length === 0 || orgs.length > MAX_TOKEN_ORGANIZATIONS)
+    return `organizations must be "*" or a list of 1 to ${MAX_TOKEN_ORGANIZATIONS} organization ids`;
+  const bad = orgs.find((o) => typeof o !== "string" || !ORGANIZATION_ID_PATTERN.test(o));
+  if (bad !== undefined) return `invalid organization id ${JSON.stringify(bad)}: it must match ${ORGANIZATION_ID_PATTERN.source}`;
+  return null;
+}
+
 /** Makes a token: the clear `op_…` value (shown once) and the record that keeps only its salted hash. */
 export async function generateOperatorToken(spec: NewOperatorToken, now = new Date()): Promise<{ token: string; record: OperatorTokenRecord }> {
   const publicId = bytesToHex(crypto.getRandomValues(new Uint8Array(8)));
@@ -100,6 +122,12 @@ export async function generateOperatorToken(spec: NewOperatorToken, now = new Da
     revoked_at: null,
   };
   return { token: `op_${publicId}.${secretPart}`, record };
+}
+
+/** `live`, `revoked` or `expired` (at `now`), as `token list` and `GET /api/admin/tokens` show it. */
+export function operatorTokenStatus(record: Pick<OperatorTokenRecord, "revoked_at" | "expires_at">, now = Date.now()): "live" | "revoked" | "expired" {
+  if (record.revoked_at) return "revoked";
+  return record.expires_at && Date.parse(record.expires_at) <= now ? "expired" : "live";
 }
 
 /** What `token create --json` prints, and `token list` (without the token). */

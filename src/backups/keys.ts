@@ -35,3 +35,19 @@ export function stagingKey(system: SystemScope, id: string): string {
 export function systemStagingPrefix(system: SystemScope): string {
   return STAGING_PREFIX + systemPrefix(system);
 }
+
+/** Where removed backups wait out the recovery window; outside every system prefix (docs/recovery.md). */
+export const RECOVERY_PREFIX = ".recovery/";
+
+/** The recovery key of one removed backup of the system: `.recovery/{organization_id}/{system_key}/{id}`. */
+export function recoveryKey(system: SystemScope, id: string): string {
+  return RECOVERY_PREFIX + backupKey(system, id);
+}
+
+/**
+ * The record of a purged system (no secret), keyed by the system key alone so that an undo can
+ * find its organisation: `.recovery/.systems/{system_key}` (no organisation id starts with `.`).
+ */
+export function purgedSystemKey(systemKey: string): string {
+  return `${RECOVERY_PREFIX}.systems/${systemKey}`;
+}

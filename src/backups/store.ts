@@ -86,6 +86,12 @@ export function headObject(bucket: R2Bucket, key: string): Promise<R2Object | nu
   return r2("head", () => bucket.head(key));
 }
 
+/** True when R2 refused to change an object under a bucket lock (error 10069): "not yet", never a failure. */
+export function isLockRefusal(err: unknown): boolean {
+  const cause = err instanceof StorageUnavailableError ? err.cause : err;
+  return /\b10069\b/.test(String(cause));
+}
+
 /** Deletes objects by key (at most 1000 a call); a missing key is not an error. */
 export function deleteObjects(bucket: R2Bucket, keys: string | string[]): Promise<void> {
   return r2("delete", () => bucket.delete(keys));
@@ -206,4 +212,74 @@ export async function copyBackupObject(bucket: R2Bucket, source: R2Object, toKey
   const body = await getObject(bucket, source.key);
   if (!body) throw new StorageUnavailableError("copy", new Error(`${source.key} vanished during the copy`));
   return putObject(bucket, toKey, body.body, { sha256, httpMetadata: source.httpMetadata, customMetadata: source.customMetadata });
+}
+
+/** Why and when a backup left its system, and when the recovery window ends (RFC 3339 times). */
+export interface Removal {
+  removed_at: string;
+  removed_by: string;
+  reason: "deleted" | "pruned" | "purged";
+  erase_after: string;
+}
+
+/**
+ * Copies a backup into the recovery prefix, byte-exact (R2 checks the recorded SHA-256), its
+ * commit time kept in `uploaded_at` and its removal in the copy's custom metadata. Null when the
+ * backup is gone. Under a bucket lock an earlier copy of the same bytes cannot be overwritten:
+ * that copy is kept (10069 is "already there", when its digest is the same).
+ */
+export async function copyToRecovery(bucket: R2Bucket, fromKey: string, toKey: string, removal: Removal): Promise<R2Object | null> {
+  const source = await getObject(bucket, fromKey);
+  if (!source) return null;
+  // The commit time to the millisecond, so that a restored backup sorts where it did.
+  const custom: Record<string, string> = { ...source.customMetadata, uploaded_at: new Date(backupTime(source)).toISOString(), ...removal };
+  try {
+    await putCopy(bucket, source, toKey, custom);
+  } catch (err) {
+    if (!isLockRefusal(err) || (await headObject(bucket, toKey))?.customMetadata?.sha256 !== custom.sha256) throw err;
+  }
+  return source;
+}
+
+/** Copies a recovery copy back to its backup key, byte-exact, without the removal's metadata (same id, digest and commit time). Null when the copy is gone. */
+export async function copyFromRecovery(bucket: R2Bucket, fromKey: string, toKey: string): Promise<R2Object | null> {
+  const source = await getObject(bucket, fromKey);
+  if (!source) return null;
+  const { removed_at: _a, removed_by: _b, reason: _c, erase_after: _d, ...custom } = source.customMetadata ?? {};
+  return putCopy(bucket, source, toKey, custom);
+}
+
+function putCopy(bucket: R2Bucket, source: R2ObjectBody, toKey: string, customMetadata: Record<string, string>): Promise<R2Object> {
+  const sha256 = customMetadata.sha256;
+  if (!sha256) throw new StorageUnavailableError("copy", new Error(`${source.key} has no recorded digest`));
+  return putObject(bucket, toKey, source.body, { sha256, httpMetadata: source.httpMetadata, customMetadata }, source.size);
+}
+
+/** Erases objects (at most 1000 keys); returns the keys R2 refused under a bucket lock (10069), to erase later. */
+export async function eraseObjects(bucket: R2Bucket, keys: string[]): Promise<string[]> {
+  if (keys.length === 0) return [];
+  try {
+    await deleteObjects(bucket, keys);
+    return [];
+  } catch (err) {
+    if (!isLockRefusal(err)) throw err;
+  }
+  const locked: string[] = [];
+  for (const key of keys) await deleteObjects(bucket, key).catch((err) => (isLockRefusal(err) ? locked.push(key) : Promise.reject(err)));
+  return locked;
+}
+
+/** Writes a small JSON document with string metadata (a purged system's record); an existing one under a bucket lock is kept. */
+export async function putDocument(bucket: R2Bucket, key: string, document: object, customMetadata: Record<string, string>): Promise<void> {
+  await putObject(bucket, key, new TextEncoder().encode(JSON.stringify(document)), { customMetadata }).catch(async (err) => {
+    if (!isLockRefusal(err) || !(await headObject(bucket, key))) throw err;
+  });
+}
+
+/** A small JSON document written by putDocument, with its metadata; null when there is none. */
+export async function readDocument<T>(bucket: R2Bucket, key: string): Promise<{ document: T; metadata: Record<string, string> } | null> {
+  const object = await getObject(bucket, key);
+  if (!object) return null;
+  const document = await r2("get", () => object.json<T>());
+  return { document, metadata: object.customMetadata ?? {} };
 }

@@ -27,10 +27,15 @@ export function requestFields(c: Context): Record<string, unknown> {
   const caller = c.get("system") as { systemKey?: string } | undefined;
   return {
     method: c.req.method,
-    path: new URL(c.req.url).pathname,
+    path: redactedPath(new URL(c.req.url).pathname),
     ray: c.req.header("cf-ray") ?? null,
     system: caller?.systemKey ?? null,
   };
+}
+
+/** A path as it may be logged: a download link's token is a credential, so it is cut out. */
+export function redactedPath(path: string): string {
+  return path.replace(/^(\/+api\/+downloads\/+)[^/]*/, "$1[redacted]");
 }
 
 function statusText(status: number): string {

@@ -6,16 +6,17 @@ import type { SystemScope } from "../backups/keys";
 import { TIMINGS, type Limits } from "../config";
 import { ApiError, UnavailableError } from "../errors";
 import { withDeadline } from "../platform/deadline";
+import type { RetentionOverrides } from "../operator/org-settings";
 import { log } from "../platform/log";
 import type { SealReason } from "./seals";
 import type { CommitResult, MovedBackup, NewestBackup, OrganizationUsage, OrgLedger, ReserveResult } from "./org-ledger";
 
-function ledgerOf(ns: DurableObjectNamespace<OrgLedger>, organizationId: string) {
+export function ledgerOf(ns: DurableObjectNamespace<OrgLedger>, organizationId: string) {
   return ns.get(ns.idFromName(organizationId));
 }
 
-/** Runs one ledger call with a deadline; any failure means the quota cannot be vouched for. */
-async function call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+/** Runs one ledger call with a deadline; any failure means the quota cannot be vouched for (503). */
+export async function call<T>(operation: string, run: () => Promise<T>): Promise<T> {
   try {
     return await withDeadline(`ledger ${operation}`, TIMINGS.ledgerDeadlineMs, run);
   } catch (err) {
@@ -27,7 +28,7 @@ async function call<T>(operation: string, run: () => Promise<T>): Promise<T> {
  * Runs an idempotent ledger call, once more if it fails: its first answer may be what was lost
  * (a commit that already pruned for its backup, a forget that already freed its bytes).
  */
-async function callTwice<T>(operation: string, run: () => Promise<T>): Promise<T> {
+export async function callTwice<T>(operation: string, run: () => Promise<T>): Promise<T> {
   try {
     return await call(operation, run);
   } catch {
@@ -91,7 +92,7 @@ export async function commitUpload(
 ): Promise<Exclude<CommitResult, { refused: unknown }>> {
   const { organizationId, systemKey } = system;
   const result = await callTwice<CommitResult>("commit", () =>
-    ledgerOf(ns, organizationId).commit({ organizationId, token, systemKey, ...backup, policy: limits, quota: limits.maxSizePerOrg }) as Promise<CommitResult>,
+    ledgerOf(ns, organizationId).commit({ organizationId, token, systemKey, ...backup, policy: limits, quota: limits.maxSizePerOrg, recoveryDays: limits.recoveryDays }) as Promise<CommitResult>,
   );
   if ("refused" in result) throw refusal(result.refused);
   return result;
@@ -136,6 +137,12 @@ export async function adoptBackups(ns: DurableObjectNamespace<OrgLedger>, system
 /** Forgets every backup of a system in its organisation's ledger (idempotent, asked twice). */
 export async function forgetSystem(ns: DurableObjectNamespace<OrgLedger>, system: SystemScope): Promise<void> {
   await callTwice("forget system", () => ledgerOf(ns, system.organizationId).forgetSystem(system.organizationId, system.systemKey));
+}
+
+/** Gives an organisation's ledger its retention overrides (idempotent, asked twice). */
+export async function setRetentionOverrides(ns: DurableObjectNamespace<OrgLedger>, organizationId: string, overrides: RetentionOverrides): Promise<void> {
+  const { keep_last, daily, weekly, monthly } = overrides;
+  await callTwice("retention", () => ledgerOf(ns, organizationId).setRetention({ keep_last, daily, weekly, monthly }));
 }
 
 /** Seals a system against uploads in its organisation's ledger (null: lifts a move's seal); returns how many of its reservations are open (idempotent). */

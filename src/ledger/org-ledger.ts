@@ -1,41 +1,45 @@
-// One Durable Object per organisation: the strongly consistent ledger behind the quota, the
-// upload rate windows and retention. Its SQLite tables (schema.ts) mirror the organisation's
-// committed backups (system, id, size, commit time); R2 stays the source of truth, and the
-// ledger rebuilds itself from R2, page by page (r2-sync.ts), whenever its storage is new or lost.
+// One Durable Object per organisation: the strongly consistent ledger behind the quota, rate windows and retention.
+// Its SQLite tables (schema.ts) mirror the committed backups; R2 stays the truth, rebuilt from page by page (r2-sync.ts).
 
 import { DurableObject } from "cloudflare:workers";
-import { backupKey } from "../backups/keys";
-import { selectVictims, type RetentionPolicy } from "../backups/retention";
-import { deleteObjects } from "../backups/store";
-import { TIMINGS, uploadLifetimeMs } from "../config";
+import { selectVictims } from "../backups/retention";
+import { eraseAfter, limitsOf, TIMINGS, uploadLifetimeMs } from "../config";
 import { recordAuditQuietly } from "../operator/audit";
+import type { RetentionOverrides } from "../operator/org-settings";
 import { log } from "../platform/log";
-import { hasRow, liveBackups, newestBackup, tombstone } from "./backup-rows";
+import { rfc3339 } from "../platform/time";
+import { newestBackup, tombstone } from "./backup-rows";
+import { admitCommit } from "./commit-rows";
 import { LedgerMeta } from "./meta";
-import { newPass, nextReconcileAt, outsideBackupHours, syncStep, type SyncPass } from "./r2-sync";
+import { newPass, outsideBackupHours, type SyncPass } from "./r2-sync";
+import { SyncRunner } from "./sync-runner";
 import { isFirstOfDay, lastCommitTime, rateRetryAfter, recordUpload } from "./rate-windows";
-import type { CommitRequest, CommitResult, RepeatRequest, ReserveRequest, ReserveResult } from "./protocol";
+import type { CommitRequest, CommitResult, RemovalRequest, RemovalResult, RepeatRequest, ReserveRequest, ReserveResult, RestoreRequest, RestoreResult } from "./protocol";
+import { RecoveryDesk } from "./recovery";
+import { beginRemoval, listRecoverable, recordPurge, type RecoverableBackup } from "./recovery-rows";
 import { migrateLedger } from "./schema";
-import { reserveMove, sealOf, sealSystem, settleMoveIn, type SealReason } from "./seals";
+import { liftPurgeSeal, reserveMove, sealOf, sealSystem, settleMoveIn, type SealReason } from "./seals";
 import { adoptRows, forgetSystemRows, systemRows, systemsUsage, type MovedBackup, type OrganizationUsage } from "./system-rows";
-import { usageTotal } from "./totals";
+import { recoverableTotal, usageTotal } from "./totals";
+import { RETENTION_META, tightenPolicy } from "./retention-overrides";
 
 const TOMBSTONE_LIFETIME_MS = 2 * 86_400_000;
-const PRUNE_BATCH = 1000;
 
 export type * from "./protocol";
 
 export class OrgLedger extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private readonly meta: LedgerMeta;
-  /** The sync step running now, if any: steps never overlap. */
-  private stepping: Promise<void> | null = null;
+  private readonly recovery: RecoveryDesk;
+  private readonly sync: SyncRunner;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.meta = new LedgerMeta(this.sql);
     migrateLedger(ctx.storage);
+    this.sync = new SyncRunner(this.sql, this.meta, () => this.env.BACKUPS);
+    this.recovery = new RecoveryDesk({ sql: this.sql, meta: this.meta, env: () => this.env, waitUntil: (p) => ctx.waitUntil(p) });
   }
 
   /**
@@ -76,51 +80,92 @@ export class OrgLedger extends DurableObject<Env> {
   }
 
   /**
-   * Records a stored backup in place of its reservation, with the ledger's clock as its commit
-   * time (later than every other backup of the system, so this commit never prunes it); then
-   * chooses the system's victims under the retention policy in the same synchronous step (so
-   * concurrent commits never pick the same victim) and deletes them from R2. Idempotent. A
-   * commit whose reservation expired is re-checked against the quota. A backup whose bytes are
-   * already the system's newest (a concurrent identical upload committed first) is not recorded:
-   * the caller takes its object back and answers with the newest.
+   * Records a stored backup in place of its reservation (commit time: the ledger's clock, so it is never its own
+   * victim), then picks and deletes the system's retention victims in the same synchronous step. Idempotent; an
+   * expired reservation is re-checked against the quota; bytes already the system's newest are not recorded.
    */
   async commit(req: CommitRequest): Promise<CommitResult> {
     const built = await this.ensureBuilt(req.organizationId);
     const now = Date.now();
     if (sealOf(this.sql, req.systemKey)) return { refused: "sealed" }; // the seal landed while its body arrived
-    const known = hasRow(this.sql, "backups", req.systemKey, req.id);
-    const gone = hasRow(this.sql, "tombstones", req.systemKey, req.id);
-    const reserved = this.sql.exec("SELECT 1 FROM reservations WHERE token = ?", req.token).toArray().length > 0;
-    const newest = known || gone ? null : newestBackup(this.sql, req.systemKey);
-    if (newest && newest.size === req.size && newest.sha256 === req.sha256) {
-      this.sql.exec("DELETE FROM reservations WHERE token = ?", req.token);
-      return { stored: false, newest: newest.id };
-    }
-    if (!known && !reserved && !gone && req.quota > 0) {
-      this.sql.exec("DELETE FROM reservations WHERE expires_at <= ?", now);
-      if (!built) return { refused: "unknown" };
-      if (usageTotal(this.sql) + req.size > req.quota) return { refused: "quota" };
-    }
-    this.sql.exec("DELETE FROM reservations WHERE token = ?", req.token);
-    const live = liveBackups(this.sql, req.systemKey);
-    if (!known && !gone) {
-      const committedAt = Math.max(now, ...live.map((b) => b.committedAt + 1));
-      this.sql.exec(
-        "INSERT INTO backups (system_key, id, size, sha256, committed_at) VALUES (?, ?, ?, ?, ?)",
-        req.systemKey,
-        req.id,
-        req.size,
-        req.sha256,
-        committedAt,
-      );
-      live.push({ id: req.id, size: req.size, committedAt });
-    }
+    const admitted = admitCommit(this.sql, req, built, now);
+    if (!("live" in admitted)) return admitted;
+    const { live } = admitted;
     // While a rebuild runs, the system's older backups may not be known yet: prune nothing.
     if (!built) return { stored: true, pruned: [] };
-    const victims = selectVictims(live, req.policy, now);
-    for (const id of victims) this.sql.exec("UPDATE backups SET doomed = 1 WHERE system_key = ? AND id = ?", req.systemKey, id);
-    if (victims.length > 0) await this.deleteDoomed(req.organizationId, req.systemKey, victims);
+    const victims = selectVictims(live, tightenPolicy(req.policy, this.meta.getJson<RetentionOverrides>(RETENTION_META)), now);
+    // In the same synchronous step: out of the rows and the quota, into the recovery window.
+    const stamp = { removedAt: now, removedBy: "retention", reason: "pruned" as const, eraseAfter: eraseAfter(now, req) };
+    beginRemoval(this.sql, req.systemKey, victims, stamp);
+    if (victims.length > 0) await this.recovery.prune(req.systemKey, victims, req.quota).catch((err) => {
+      log.error("prune failed, will retry", { organizationId: req.organizationId, systemKey: req.systemKey, ids: victims, error: err });
+      return this.scheduleAlarm();
+    });
     return { stored: true, pruned: victims };
+  }
+
+  /** Stores the organisation's retention overrides (its settings); every later commit applies them. */
+  async setRetention(overrides: RetentionOverrides): Promise<void> {
+    this.meta.set(RETENTION_META, JSON.stringify(overrides));
+  }
+
+  /**
+   * Takes backups out of a system into the recovery window: out of the rows and the quota at
+   * once, then copied into the recovery prefix and deleted (docs/recovery.md). Returns the ids
+   * moved and those that were not there. A storage failure throws, and the alarm finishes the move.
+   */
+  async removeBackups(req: RemovalRequest): Promise<RemovalResult> {
+    await this.ensureBuilt(req.organizationId);
+    return this.retryOnFault(this.recovery.remove(req, Date.now()), { unavailable: true });
+  }
+
+  /** Puts recoverable backups back, byte-exact under the same ids; refused when the quota would be exceeded. */
+  async restoreBackups(req: RestoreRequest): Promise<RestoreResult> {
+    if (!(await this.ensureBuilt(req.organizationId))) return { refused: "unavailable" };
+    return this.retryOnFault(this.recovery.restoreBackups(req), { refused: "unavailable" });
+  }
+
+  /** Records a purge of the system (its window; idempotent: a repeat keeps the first), before its backups are moved. */
+  async recordPurge(organizationId: string, systemKey: string, removedBy: string, eraseAfterMs: number): Promise<{ removed_at: string; erase_after: string }> {
+    await this.ensureBuilt(organizationId);
+    const row = recordPurge(this.sql, systemKey, { removedAt: Date.now(), removedBy, reason: "purged", eraseAfter: eraseAfterMs });
+    await this.recovery.eraser.register();
+    return { removed_at: rfc3339(row.removed_at), erase_after: rfc3339(row.erase_after) };
+  }
+
+  /** Ends a purge that was undone: its seal goes, so the system uploads again (the cron then erases only its record's copy). */
+  async liftPurge(organizationId: string, systemKey: string): Promise<void> {
+    await this.ensureBuilt(organizationId);
+    this.ctx.storage.transactionSync(() => (this.sql.exec("UPDATE purges SET state = 'restored' WHERE system_key = ?", systemKey), liftPurgeSeal(this.sql, systemKey)));
+  }
+
+  /** The system's recoverable backups, most recently removed first. */
+  async recoverable(organizationId: string, systemKey: string): Promise<RecoverableBackup[]> {
+    if (!(await this.ensureBuilt(organizationId))) throw new Error("ledger rebuilding its usage from R2");
+    return listRecoverable(this.sql, systemKey);
+  }
+
+  /** Erases what has passed its window by `now` (the cron's scheduled time): one page, audited. */
+  async eraseDue(organizationId: string, now: number): Promise<{ erased: number; systems: number; locked: number }> {
+    await this.ensureBuilt(organizationId);
+    return this.retryOnFault(this.recovery.eraser.eraseDue(now), { erased: 0, systems: 0, locked: 0 });
+  }
+
+  /** Bytes held in the recovery window (never counted against the quota), in constant time. */
+  async recoverableBytes(organizationId: string): Promise<number> {
+    await this.ensureBuilt(organizationId);
+    return recoverableTotal(this.sql);
+  }
+
+  /** A recovery step's answer; on a fault (logged) the alarm is set to finish a journaled step (the next cron, an erasure), and `failed` answered. */
+  private async retryOnFault<T, F>(step: Promise<T>, failed: F): Promise<T | F> {
+    try {
+      return await step;
+    } catch (err) {
+      log.error("recovery step failed, the alarm will finish it", { organizationId: this.meta.get("organization_id"), error: err });
+      await this.scheduleAlarm();
+      return failed;
+    }
   }
 
   /** Forgets a backup the system deleted: its bytes stop counting at once, and no listing page brings it back. */
@@ -184,9 +229,9 @@ export class OrgLedger extends DurableObject<Env> {
    * Returns what it changed.
    */
   async reconcile(organizationId: string): Promise<{ dropped: number; added: number }> {
-    while (!(await this.ensureBuilt(organizationId))) await this.step();
+    while (!(await this.ensureBuilt(organizationId))) await this.sync.step();
     if (!this.meta.getJson<SyncPass>("sync")) this.meta.set("sync", JSON.stringify(newPass("reconcile", Date.now())));
-    while (this.meta.getJson<SyncPass>("sync")) await this.step();
+    while (this.meta.getJson<SyncPass>("sync")) await this.sync.step();
     const done = this.meta.getJson<{ dropped: number; added: number }>("last_sync")!;
     return { dropped: done.dropped, added: done.added };
   }
@@ -200,15 +245,12 @@ export class OrgLedger extends DurableObject<Env> {
     const organizationId = this.meta.get("organization_id");
     if (!organizationId) return;
     const now = Date.now();
-    const doomed = this.sql
-      .exec<{ system_key: string; id: string }>("SELECT system_key, id FROM backups WHERE doomed = 1 LIMIT ?", PRUNE_BATCH)
-      .toArray();
-    for (const [systemKey, rows] of Map.groupBy(doomed, (row) => row.system_key)) await this.deleteDoomed(organizationId, systemKey, rows.map((r) => r.id));
+    await this.recovery.resume(now, limitsOf(this.env).recoveryDays);
     this.sql.exec("DELETE FROM tombstones WHERE at < ?", now - TOMBSTONE_LIFETIME_MS);
     const pass = this.meta.getJson<SyncPass>("sync");
     if (!pass && now >= this.reconcileDueAt(now) && outsideBackupHours(now) === now) this.meta.set("sync", JSON.stringify(newPass("reconcile", now)));
     const current = this.meta.getJson<SyncPass>("sync");
-    if (current && (current.kind === "rebuild" || outsideBackupHours(now) === now)) await this.stepOrLog();
+    if (current && (current.kind === "rebuild" || outsideBackupHours(now) === now)) await this.sync.stepOrLog();
     await this.scheduleAlarm();
   }
 
@@ -219,28 +261,14 @@ export class OrgLedger extends DurableObject<Env> {
     return Number(this.meta.get("reconciled_at") ?? now) + TIMINGS.reconcileEveryMs;
   }
 
-  private async deleteDoomed(organizationId: string, systemKey: string, ids: string[]): Promise<void> {
-    try {
-      await deleteObjects(this.env.BACKUPS, ids.map((id) => backupKey({ organizationId, systemKey }, id)));
-    } catch (err) {
-      log.error("prune failed, will retry", { organizationId, systemKey, ids, error: err });
-      await this.scheduleAlarm();
-      return;
-    }
-    for (const id of ids) this.sql.exec("DELETE FROM backups WHERE system_key = ? AND id = ?", systemKey, id);
-    const at = Date.now();
-    tombstone(this.sql, systemKey, ids, at);
-    const events = ids.map((id) => ({ organizationId, actor: "retention", action: "backup.prune" as const, target: `${systemKey}/${id}`, outcome: "ok", clientIp: null, at }));
-    this.ctx.waitUntil(recordAuditQuietly(this.env.OPERATOR_DB, events));
-  }
-
   /** The next alarm: at once while a pass runs, in a minute while prunes wait for a retry, else the next reconciliation. */
   private async scheduleAlarm(): Promise<void> {
     const now = Date.now();
     const pass = this.meta.getJson<SyncPass>("sync");
     const due = this.reconcileDueAt(now);
     let at = pass?.kind === "rebuild" ? now : outsideBackupHours(Math.max(due, now));
-    if (this.sql.exec("SELECT 1 FROM backups WHERE doomed = 1 LIMIT 1").toArray().length > 0) at = Math.min(at, now + TIMINGS.pruneRetryMs);
+    const inFlight = "SELECT 1 FROM backups WHERE doomed = 1 UNION ALL SELECT 1 FROM recoverable WHERE state IN ('moving', 'restoring') LIMIT 1";
+    if (this.sql.exec(inFlight).toArray().length > 0) at = Math.min(at, now + TIMINGS.pruneRetryMs);
     await this.ctx.storage.setAlarm(at);
   }
 
@@ -256,45 +284,11 @@ export class OrgLedger extends DurableObject<Env> {
       this.meta.set("sync", JSON.stringify(newPass("rebuild", Date.now())));
     }
     // Each call drives the rebuild by a page; one that finds a page under way waits for that one only.
-    if (this.stepping) await this.stepping.catch(() => {});
+    if (this.sync.stepping) await this.sync.stepping.catch(() => {});
     else {
-      await this.stepOrLog();
+      await this.sync.stepOrLog();
       await this.scheduleAlarm();
     }
     return this.meta.get("built_at") !== undefined;
-  }
-
-  /** One step; a failure (R2 unavailable) is logged and the pass resumes from its saved cursor later. */
-  private async stepOrLog(): Promise<void> {
-    try {
-      await this.step();
-    } catch (err) {
-      log.error("ledger sync step failed, will resume", { organizationId: this.meta.get("organization_id"), error: err });
-    }
-  }
-
-  /** Runs one step of the pass in progress (never two at once); records the pass's end. */
-  private async step(): Promise<void> {
-    while (this.stepping) await this.stepping;
-    const pass = this.meta.getJson<SyncPass>("sync");
-    const organizationId = this.meta.get("organization_id");
-    if (!pass || !organizationId) return;
-    this.stepping = (async () => {
-      const { pass: next, done: finished } = await syncStep(this.sql, this.env.BACKUPS, organizationId, pass);
-      if (!finished) return this.meta.set("sync", JSON.stringify(next));
-      const done = next;
-      this.meta.delete("sync");
-      this.meta.set("last_sync", JSON.stringify(done));
-      const now = Date.now();
-      if (pass.kind === "rebuild") this.meta.set("built_at", String(now));
-      this.meta.set("reconciled_at", String(now));
-      this.meta.set("reconcile_due_at", String(nextReconcileAt(organizationId, now)));
-      if (pass.kind === "reconcile" && done.dropped + done.added + done.resized > 0) log.warn("ledger reconciled with R2", { organizationId, ...done });
-    })();
-    try {
-      await this.stepping;
-    } finally {
-      this.stepping = null;
-    }
   }
 }

@@ -3,9 +3,11 @@
 
 import type { RetentionPolicy } from "../backups/retention";
 import type { NewestBackup } from "./backup-rows";
+import type { RemovalReason } from "./recovery-rows";
 
 export type { NewestBackup };
 export type { MovedBackup, OrganizationUsage, SystemUsage } from "./system-rows";
+export type { RecoverableBackup, RemovalReason } from "./recovery-rows";
 
 export interface ReserveRequest {
   organizationId: string;
@@ -32,8 +34,10 @@ export interface CommitRequest {
   size: number;
   sha256: string;
   policy: RetentionPolicy;
-  /** Re-checked when the reservation has expired (0: no quota). */
+  /** Re-checked when the reservation has expired (0: no quota); also the recoverable bytes' bound. */
   quota: number;
+  /** How long what this commit prunes stays recoverable. */
+  recoveryDays: number;
 }
 
 /**
@@ -51,3 +55,31 @@ export interface RepeatRequest {
   token: string;
   id: string;
 }
+
+/** Backups to take out of a system into the recovery window (docs/recovery.md). */
+export interface RemovalRequest {
+  organizationId: string;
+  systemKey: string;
+  ids: string[];
+  removedBy: string;
+  reason: RemovalReason;
+  /** When the window ends (epoch ms). */
+  eraseAfter: number;
+  /** The organisation's quota: the recoverable bytes' bound (0: unbounded). */
+  bound: number;
+}
+
+/** Recoverable backups to put back: the ids given, or every backup a purge removed. */
+export interface RestoreRequest {
+  organizationId: string;
+  systemKey: string;
+  ids: string[] | "purged";
+  /** 0: no quota. */
+  quota: number;
+}
+
+/** A restore's outcome: done (the ids restored), nothing to restore, refused by the quota, or a storage fault (the alarm finishes it). */
+export type RestoreResult = { restored: string[] } | { refused: "missing" | "quota" | "unavailable" };
+
+/** A removal's outcome: the ids moved and those that were not there, or a storage fault (the alarm finishes the move). */
+export type RemovalResult = { removed: string[]; missing: string[] } | { unavailable: true };

@@ -2,7 +2,7 @@
 // transaction with their record. A ledger created by an earlier version upgrades in place; to
 // change the schema, append a migration (never edit one that has shipped).
 
-import { RUNNING_TOTALS } from "./totals";
+import { RECOVERABLE_TOTAL, RUNNING_TOTALS } from "./totals";
 
 interface Migration {
   name: string;
@@ -61,6 +61,23 @@ const MIGRATIONS: Migration[] = [
     // Systems being purged or moved, or gone: no reservation or commit for them (seals.ts).
     name: "seals",
     statements: ["CREATE TABLE IF NOT EXISTS seals (system_key TEXT PRIMARY KEY, reason TEXT NOT NULL, at INTEGER NOT NULL)"],
+  },
+  {
+    // The recovery window (docs/recovery.md): removed backups, their removal and their state
+    // (moving → held → restoring, or restored while a bucket lock keeps the copy), purged
+    // systems, and the recoverable bytes as a running total (apart from `totals`: never quota).
+    name: "recovery-window",
+    statements: [
+      `CREATE TABLE IF NOT EXISTS recoverable (
+        system_key TEXT NOT NULL, id TEXT NOT NULL, size INTEGER NOT NULL, sha256 TEXT, filename TEXT,
+        uploaded_at INTEGER, removed_at INTEGER NOT NULL, removed_by TEXT NOT NULL, reason TEXT NOT NULL,
+        erase_after INTEGER NOT NULL, state TEXT NOT NULL, PRIMARY KEY (system_key, id))`,
+      "CREATE INDEX IF NOT EXISTS recoverable_by_erase ON recoverable (erase_after)",
+      "CREATE INDEX IF NOT EXISTS recoverable_in_flight ON recoverable (state) WHERE state IN ('moving', 'restoring')",
+      "CREATE INDEX IF NOT EXISTS recoverable_pruned ON recoverable (removed_at) WHERE reason = 'pruned' AND state = 'held'",
+      "CREATE TABLE IF NOT EXISTS purges (system_key TEXT PRIMARY KEY, removed_at INTEGER NOT NULL, removed_by TEXT NOT NULL, erase_after INTEGER NOT NULL, state TEXT NOT NULL)",
+      ...RECOVERABLE_TOTAL,
+    ],
   },
 ];
 

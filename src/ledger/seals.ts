@@ -67,3 +67,8 @@ export function settleMoveIn(sql: SqlStorage, systemKey: string): void {
   sql.exec("DELETE FROM reservations WHERE token = ?", moveToken(systemKey));
   sql.exec("DELETE FROM seals WHERE system_key = ? AND reason <> 'purge'", systemKey);
 }
+
+/** Lifts a purge's seal: only for a purge undone within its recovery window (docs/recovery.md). */
+export function liftPurgeSeal(sql: SqlStorage, systemKey: string): void {
+  sql.exec("DELETE FROM seals WHERE system_key = ? AND reason = 'purge'", systemKey);
+}

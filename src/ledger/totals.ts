@@ -19,3 +19,17 @@ export const RUNNING_TOTALS = [
 export function usageTotal(sql: SqlStorage): number {
   return sql.exec<{ bytes: number }>("SELECT COALESCE(SUM(bytes), 0) AS bytes FROM totals").one().bytes;
 }
+
+/** The recoverable bytes (every row of `recoverable`), kept by triggers in a table of its own: never part of the quota. */
+export const RECOVERABLE_TOTAL = [
+  "CREATE TABLE IF NOT EXISTS recovery_totals (name TEXT PRIMARY KEY, bytes INTEGER NOT NULL)",
+  "INSERT OR REPLACE INTO recovery_totals SELECT 'recoverable', COALESCE(SUM(size), 0) FROM recoverable",
+  "CREATE TRIGGER IF NOT EXISTS recoverable_added AFTER INSERT ON recoverable BEGIN UPDATE recovery_totals SET bytes = bytes + NEW.size; END",
+  "CREATE TRIGGER IF NOT EXISTS recoverable_removed AFTER DELETE ON recoverable BEGIN UPDATE recovery_totals SET bytes = bytes - OLD.size; END",
+  "CREATE TRIGGER IF NOT EXISTS recoverable_resized AFTER UPDATE OF size ON recoverable BEGIN UPDATE recovery_totals SET bytes = bytes - OLD.size + NEW.size; END",
+];
+
+/** Recoverable bytes, in constant time. */
+export function recoverableTotal(sql: SqlStorage): number {
+  return sql.exec<{ bytes: number }>("SELECT bytes FROM recovery_totals").one().bytes;
+}

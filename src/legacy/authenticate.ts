@@ -9,7 +9,8 @@ import { claimedKey, recordAuthFailure, throttleWait } from "../auth/throttle";
 import { legacyAuthOf } from "../config";
 import { ApiError } from "../errors";
 import { clientAddress } from "../http/client-address";
-import { noteRefusal, noteSeen } from "./activity";
+import { noteSeen } from "../operator/appliance-signs";
+import { noteLegacyRefusal } from "./activity";
 import { signInLegacy } from "./sign-in";
 
 const AUTH_CHALLENGE = { "WWW-Authenticate": 'Basic realm="System Authentication"' } as const;
@@ -36,7 +37,7 @@ export const authenticateLegacy: MiddlewareHandler<AppEnv> = async (c, next) => 
     // The right secret of a system that may not upload: its appliance will count the backup as sent.
     if (result.entry && result.verdict !== "invalid" && isUpload(c.req.method)) {
       const system = authenticatedFromEntry(result.entry);
-      c.executionCtx.waitUntil(noteRefusal(c.env.OPERATOR_DB, system, `system ${result.verdict}`, address));
+      c.executionCtx.waitUntil(noteLegacyRefusal(c.env.OPERATOR_DB, system, `system ${result.verdict}`, address));
     }
     const blocked = await recordAuthFailure(c.env, address, key);
     if (blocked > 0) throw new ApiError(429, "too many failed authentication attempts", { headers: { "Retry-After": String(blocked) } });

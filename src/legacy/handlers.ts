@@ -7,15 +7,15 @@ import { withSystemChange } from "../admin/system-change";
 import { rotateSystemSecret } from "../admin/system-records";
 import type { AppEnv } from "../api/app-env";
 import { deleteBindings, deleteSystemBackup } from "../api/delete-backup";
-import { parseUpload, uploadBindings } from "../api/handlers";
-import { storeUpload } from "../api/upload";
+import { parseUpload, uploadWithSigns } from "../api/handlers";
+import type { UploadOutcome, UploadRequest } from "../api/upload";
 import { serveBackup } from "../backups/download";
 import { backupKey, systemPrefix } from "../backups/keys";
 import { listSystemBackups, type BackupMetadata } from "../backups/store";
 import { ApiError } from "../errors";
 import { clientAddress } from "../http/client-address";
 import { envelope } from "../http/envelope";
-import { noteRefusal, refusalReason } from "./activity";
+import { auditRefusal, refusalReason } from "./activity";
 
 type Ctx = Context<AppEnv>;
 
@@ -42,17 +42,13 @@ export async function legacyList(c: Ctx): Promise<Response> {
 /** PUT /{type}/api/v2/backup/{name} (`curl --upload-file`): the upload use case, the `{type}` recorded with it. */
 export async function legacyUpload(c: Ctx): Promise<Response> {
   const type = c.req.param("type");
-  const { created, backup } = await refusalsRecorded(c, () =>
-    storeUpload(uploadBindings(c), { ...parseUpload(c, c.req.param("id") ?? null), legacyType: type, firstOfDayExempt: true }),
-  );
+  const { created, backup } = await legacyStore(c, () => ({ ...parseUpload(c, c.req.param("id") ?? null), legacyType: type, firstOfDayExempt: true }));
   return json(created ? 201 : 200, legacyBackup(backup));
 }
 
 /** POST /proxy/backup: the released clients' second copy, as `POST /api/systems/backups` (bytes just stored: 200, nothing stored twice). */
 export async function proxyUpload(c: Ctx): Promise<Response> {
-  const { created, backup } = await refusalsRecorded(c, () =>
-    storeUpload(uploadBindings(c), { ...parseUpload(c, c.req.header("X-Filename") ?? null), firstOfDayExempt: true }),
-  );
+  const { created, backup } = await legacyStore(c, () => ({ ...parseUpload(c, c.req.header("X-Filename") ?? null), firstOfDayExempt: true }));
   return created ? envelope(201, "backup stored", backup) : envelope(200, "backup already stored", backup);
 }
 
@@ -85,12 +81,15 @@ export async function proxyCredentials(c: Ctx): Promise<Response> {
   return envelope(200, "credentials issued", { system_key: system.systemKey, system_secret: systemSecret });
 }
 
-/** Runs an upload; a refusal is audited and marked on the system before it is answered (nobody else will see it). */
-async function refusalsRecorded<T>(c: Ctx, upload: () => Promise<T>): Promise<T> {
+/**
+ * Runs the upload use case with fleet health's signs; every refusal (not only 413 and 429: these
+ * clients never learn of any) marks the system and is audited `backup.refused` before it is answered.
+ */
+async function legacyStore(c: Ctx, parse: () => UploadRequest): Promise<UploadOutcome> {
   try {
-    return await upload();
+    return await uploadWithSigns(c, parse, refusalReason);
   } catch (err) {
-    c.executionCtx.waitUntil(noteRefusal(c.env.OPERATOR_DB, c.get("system"), refusalReason(err), clientAddress(c.req.raw)));
+    c.executionCtx.waitUntil(auditRefusal(c.env.OPERATOR_DB, c.get("system"), refusalReason(err), clientAddress(c.req.raw)));
     throw err;
   }
 }

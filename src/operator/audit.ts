@@ -1,5 +1,6 @@
 // The audit trail in D1 (`audit_events`): appended by operator actions, the CLI, appliance
-// deletes and retention prunes; read per organisation, newest first; removed only by age.
+// deletes and retention prunes; read per organisation, newest first, filtered by action, target
+// and time over the indexes of migration 0007; removed only by age.
 
 import { rfc3339 } from "../platform/time";
 import { d1, decodeCursor, encodeCursor } from "./d1";
@@ -14,10 +15,18 @@ export type AuditAction =
   | "system.retire"
   | "system.purge"
   | "system.move"
-  | "system.enrol"
+  | "system.profile"
+  | "settings.update"
+  | "alert.sent"
+  | "alert.failed"
   | "backup.link"
   | "backup.delete"
   | "backup.prune"
+  | "backup.restore"
+  | "backup.erase"
+  | "system.restore"
+  | "system.erase"
+  | "system.enrol"
   | "backup.refused"
   | "token.create"
   | "token.revoke"
@@ -74,23 +83,87 @@ export async function recordAuditQuietly(db: D1Database | undefined, events: Aud
   }
 }
 
-/** One page of an organisation's events, newest first; `cursor` continues after the last one. */
+/** What `GET …/audit` may filter on; every field optional, all of them must hold. */
+export interface AuditFilter {
+  /** An exact action (`system.move`), or every verb of one object (`system.`, ending in its dot). */
+  action?: string;
+  /** A system key or token name (its events and those of `KEY/…`, its backups), or an exact `KEY/ID`. */
+  target?: string;
+  /** Events at or after this time (milliseconds). */
+  since?: number;
+  /** Events at or before this time (milliseconds). */
+  until?: number;
+}
+
+// The expressions of the expression indexes of migration 0007: a query must spell them exactly so.
+const SYSTEM_OF_TARGET = "substr(target, 1, instr(target || '/', '/') - 1)";
+const OBJECT_OF_ACTION = "substr(action, 1, instr(action, '.'))";
+/** Later than every event: the first page's upper bound without `until`. */
+const END_OF_TIME = "9999-12-31T23:59:59Z";
+
+/**
+ * The SQL of one page of an organisation's events, newest first (`at`, then `seq`), or null for a
+ * cursor that is not ours. It names its index: the target's system when `target` is given, else the
+ * action's, else the organisation's timeline; the time window and the cursor are one range of it.
+ */
+export function auditPageQuery(organizationId: string, page: { limit: number; cursor: string | null }, filter: AuditFilter = {}): { sql: string; binds: unknown[] } | null {
+  // Events are kept to the second: `since` rounds up and `until` down to whole seconds.
+  let upper: [string, number] = [filter.until === undefined ? END_OF_TIME : rfc3339(Math.floor(filter.until / 1000) * 1000), Number.MAX_SAFE_INTEGER];
+  if (page.cursor !== null) {
+    const after = parseAuditCursor(page.cursor);
+    if (!after) return null;
+    if (after[0] < upper[0] || (after[0] === upper[0] && after[1] < upper[1])) upper = after;
+  }
+  const lower = filter.since === undefined ? "" : rfc3339(Math.ceil(filter.since / 1000) * 1000);
+  const where = ["organization_id = ?"];
+  const binds: unknown[] = [organizationId];
+  let index = "audit_events_by_organization_time";
+  if (filter.target !== undefined) {
+    index = "audit_events_by_system";
+    const slash = filter.target.indexOf("/");
+    where.push(`${SYSTEM_OF_TARGET} = ?`);
+    binds.push(slash < 0 ? filter.target : filter.target.slice(0, slash));
+    if (slash >= 0) {
+      where.push("target = ?");
+      binds.push(filter.target);
+    }
+  }
+  if (filter.action !== undefined) {
+    const object = filter.action.endsWith(".");
+    if (filter.target === undefined) index = object ? "audit_events_by_object" : "audit_events_by_action";
+    where.push(object ? `${OBJECT_OF_ACTION} = ?` : "action = ?");
+    binds.push(filter.action);
+  }
+  where.push("(at, seq) < (?, ?)", "at >= ?");
+  binds.push(upper[0], upper[1], lower, page.limit + 1);
+  const sql = `SELECT seq, at, actor, action, target, outcome, client_ip FROM audit_events INDEXED BY ${index} WHERE ${where.join(" AND ")} ORDER BY at DESC, seq DESC LIMIT ?`;
+  return { sql, binds };
+}
+
+/** One page of an organisation's events, newest first, filtered; `cursor` continues after the last one; null for a cursor not ours. */
 export async function listAuditEvents(
   db: D1Database,
   organizationId: string,
   page: { limit: number; cursor: string | null },
+  filter: AuditFilter = {},
 ): Promise<{ events: AuditView[]; cursor: string | null } | null> {
-  const before = page.cursor === null ? Number.MAX_SAFE_INTEGER : Number(decodeCursor(page.cursor));
-  if (!Number.isSafeInteger(before)) return null;
+  const query = auditPageQuery(organizationId, page, filter);
+  if (!query) return null;
   const { results } = await d1("audit list", () =>
     db
-      .prepare("SELECT seq, at, actor, action, target, outcome, client_ip FROM audit_events WHERE organization_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?")
-      .bind(organizationId, before, page.limit + 1)
+      .prepare(query.sql)
+      .bind(...query.binds)
       .all<AuditView & { seq: number }>(),
   );
   const rows = results.slice(0, page.limit);
   const events = rows.map(({ seq: _seq, ...view }) => view);
-  return { events, cursor: results.length > page.limit ? encodeCursor(rows[rows.length - 1].seq) : null };
+  const last = rows[rows.length - 1];
+  return { events, cursor: results.length > page.limit ? encodeCursor(`${last.at}|${last.seq}`) : null };
+}
+
+function parseAuditCursor(cursor: string): [string, number] | null {
+  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z)\|(\d{1,16})$/.exec(decodeCursor(cursor) ?? "");
+  return m && Number.isSafeInteger(Number(m[2])) ? [m[1], Number(m[2])] : null;
 }
 
 /** Removes events older than the retention period (the trail's only deletion); returns how many. */

@@ -19,12 +19,17 @@ export function encodeCursor(lastKey: string | number): string {
   return btoa(String(lastKey)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
-/** The sort key inside a cursor, or null when the cursor is not one of ours. */
-export function decodeCursor(cursor: string): string | null {
+/**
+ * The sort key inside a cursor, or null when the cursor is not one of ours: not canonical
+ * base64url, or a key that does not match `shape` (so a malformed cursor is 400, never an empty page).
+ */
+export function decodeCursor(cursor: string, shape: RegExp = /^[\x21-\x7e]{1,300}$/): string | null {
   if (!/^[A-Za-z0-9_-]{1,400}$/.test(cursor)) return null;
+  let key: string;
   try {
-    return atob(cursor.replace(/-/g, "+").replace(/_/g, "/"));
+    key = atob(cursor.replace(/-/g, "+").replace(/_/g, "/"));
   } catch {
     return null;
   }
+  return shape.test(key) && encodeCursor(key) === cursor ? key : null;
 }

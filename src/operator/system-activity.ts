@@ -42,16 +42,18 @@ export async function recordSeen(db: D1Database, subject: ActivitySubject, at = 
 
 /** Records an upload the vault refused, with the reason (`quota`, `size`, `rate`, …). */
 export async function recordRefusal(db: D1Database, subject: ActivitySubject, reason: string, at = Date.now()): Promise<void> {
-  await d1("activity refusal", () =>
-    db
-      .prepare(
-        `INSERT INTO system_activity (system_key, organization_id, last_refused_at, last_refused_reason) VALUES (?, ?, ?, ?)
-         ON CONFLICT (system_key) DO UPDATE SET organization_id = excluded.organization_id,
-           last_refused_at = excluded.last_refused_at, last_refused_reason = excluded.last_refused_reason`,
-      )
-      .bind(subject.systemKey, subject.organizationId, rfc3339(at), reason.slice(0, 200))
-      .run(),
-  );
+  await d1("activity refusal", () => refusalStatement(db, subject, reason, at).run());
+}
+
+/** The statement behind `recordRefusal`, to batch with another write. */
+export function refusalStatement(db: D1Database, subject: ActivitySubject, reason: string, at = Date.now()): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT INTO system_activity (system_key, organization_id, last_refused_at, last_refused_reason) VALUES (?, ?, ?, ?)
+       ON CONFLICT (system_key) DO UPDATE SET organization_id = excluded.organization_id,
+         last_refused_at = excluded.last_refused_at, last_refused_reason = excluded.last_refused_reason`,
+    )
+    .bind(subject.systemKey, subject.organizationId, rfc3339(at), reason.slice(0, 200));
 }
 
 /** The activity of one system (all null when nothing was recorded). */

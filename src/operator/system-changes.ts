@@ -63,3 +63,11 @@ export async function systemVersion(db: D1Database, systemKey: string): Promise<
   const row = await d1("read system version", () => db.prepare("SELECT version FROM system_changes WHERE system_key = ?").bind(systemKey).first<{ version: number }>());
   return row?.version ?? 0;
 }
+
+/**
+ * The statement that lifts a purge tombstone, by the lease holder: only the explicit undo of a
+ * purge within its recovery window may (docs/recovery.md); it issues a new secret.
+ */
+export function liftPurgeTombstoneStatement(db: D1Database, systemKey: string, holder: string): D1PreparedStatement {
+  return db.prepare("UPDATE system_changes SET tombstone = NULL WHERE system_key = ? AND holder = ? AND tombstone = 'purged'").bind(systemKey, holder);
+}

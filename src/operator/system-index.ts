@@ -3,10 +3,9 @@
 // KV stays the truth: the index is written through on every change the worker makes, repaired
 // on every read of a single system, and swept from a KV listing by the hourly cron.
 
-import type { SystemRecord } from "../auth/secret";
+import { ORGANIZATION_ID_PATTERN, SYSTEM_KEY_PATTERN, type SystemRecord } from "../auth/secret";
 import { rfc3339 } from "../platform/time";
 import { d1, decodeCursor, encodeCursor } from "./d1";
-import type { SystemActivity } from "./system-activity";
 
 /** A system as the index holds it (never the secret hash). */
 export interface IndexedSystem {
@@ -72,23 +71,16 @@ export async function listOrganizationSystems(
   db: D1Database,
   organizationId: string,
   page: { limit: number; cursor: string | null },
-): Promise<{ systems: (IndexedSystem & { activity: SystemActivity })[]; cursor: string | null } | null> {
-  const after = page.cursor === null ? "" : decodeCursor(page.cursor);
+): Promise<{ systems: IndexedSystem[]; cursor: string | null } | null> {
+  const after = page.cursor === null ? "" : decodeCursor(page.cursor, SYSTEM_KEY_PATTERN);
   if (after === null) return null;
-  // The systems' activity rides on the same statement (a primary-key lookup per row): still one D1 query a page.
   const { results } = await d1("index list", () =>
     db
-      .prepare(
-        `SELECT s.*, a.last_seen_at, a.last_refused_at, a.last_refused_reason FROM systems s LEFT JOIN system_activity a ON a.system_key = s.system_key
-         WHERE s.organization_id = ? AND s.system_key > ? ORDER BY s.system_key LIMIT ?`,
-      )
+      .prepare("SELECT * FROM systems WHERE organization_id = ? AND system_key > ? ORDER BY system_key LIMIT ?")
       .bind(organizationId, after, page.limit + 1)
-      .all<Row & SystemActivity>(),
+      .all<Row>(),
   );
-  const rows = results.slice(0, page.limit).map((r) => ({
-    ...fromRow(r),
-    activity: { last_seen_at: r.last_seen_at ?? null, last_refused_at: r.last_refused_at ?? null, last_refused_reason: r.last_refused_reason ?? null },
-  }));
+  const rows = results.slice(0, page.limit).map(fromRow);
   return { systems: rows, cursor: results.length > page.limit ? encodeCursor(rows[rows.length - 1].system_key) : null };
 }
 
@@ -101,7 +93,7 @@ export async function listIndexedOrganizations(
   scope: string[] | "*",
   page: { limit: number; cursor: string | null },
 ): Promise<{ organizations: { organization_id: string; systems: number }[]; cursor: string | null } | null> {
-  const after = page.cursor === null ? "" : decodeCursor(page.cursor);
+  const after = page.cursor === null ? "" : decodeCursor(page.cursor, ORGANIZATION_ID_PATTERN);
   if (after === null) return null;
   let rows: { organization_id: string; systems: number }[];
   if (scope === "*") {

@@ -43,6 +43,11 @@ beforeAll(async () => {
   await uploadBackup(vault.origin, quiet, "quiet.tar.xz");
   await uploadBackup(vault.origin, foreign, "foreign.tar.gz");
   for (let i = 0; i < EXTRA_SYSTEMS; i++) await createSystem(vault.origin, adminToken, ORG);
+  // The hourly evaluation of the fleet's health, run as if ten days from now: the seeded systems
+  // have been silent since (the first screen, the fleet's health, shows what that evaluation found).
+  const cron = await fetch(`${vault.origin}/cdn-cgi/local/scheduled?cron=${encodeURIComponent("17 * * * *")}&time=${Date.now() + 10 * 86_400_000}`);
+  await cron.arrayBuffer();
+  if (cron.status !== 200) throw new Error(`the scheduled run answered ${cron.status}`);
 
   shots = await screenshotDir();
   browser = await launchChromium();
@@ -96,7 +101,7 @@ describe("the operator console", () => {
     await screenshot(page, shots, "sign-in");
 
     await signIn(adminToken);
-    await heading("Organisations");
+    await heading("Fleet health");
     expect(await page.locator("#who-name").textContent()).toContain("admin");
     expect(await page.evaluate(() => Object.values(sessionStorage))).toContain(adminToken);
     expect(await page.evaluate(() => JSON.stringify(localStorage))).not.toContain(adminToken);
@@ -104,6 +109,8 @@ describe("the operator console", () => {
   });
 
   it("lists the organisations with systems, backups and bytes against the quota as a bar", async () => {
+    await page.getByRole("link", { name: "All organisations" }).click();
+    await heading("Organisations");
     const acme = page.locator("tr", { has: page.getByRole("link", { name: ORG, exact: true }) });
     await acme.waitFor();
     const cells = await acme.locator("td").allTextContents();
@@ -148,7 +155,7 @@ describe("the operator console", () => {
       await tab.goto(`${vault.origin}/console/`);
       await tab.locator("#token").fill(adminToken);
       await tab.getByRole("button", { name: "Sign in" }).click();
-      await tab.locator("h1", { hasText: "Organisations" }).waitFor();
+      await tab.locator("h1", { hasText: "Fleet health" }).waitFor();
       await tab.goto(`${vault.origin}/console/#/org/${ORG}`);
       await tab.locator("h1", { hasText: `Systems of ${ORG}` }).waitFor();
       const newest = tab.locator(`tr[data-key="${busy.system_key}"] td[data-label="Newest backup"]`);
@@ -257,14 +264,14 @@ describe("the operator console", () => {
     await page.getByRole("button", { name: "Sign out" }).click();
     expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
     await signIn(readerToken);
-    await heading("Organisations");
+    await heading("Fleet health");
     expect(await page.getByRole("link", { name: OTHER_ORG, exact: true }).count()).toBe(0);
     await page.getByRole("link", { name: ORG, exact: true }).click();
     await heading(`Systems of ${ORG}`);
     expect(await buttonTexts()).not.toContain("New system");
     await page.goto(`${vault.origin}/console/#/system/${busy.system_key}`);
     await heading(`System ${busy.system_key}`);
-    const allowed = /^(Sign out|Download|Copy|Copy link|Previous|Next|(File name|Size|Uploaded)\s*[▲▼]?)$/;
+    const allowed = /^(Sign out|Find|Download|Copy|Copy link|Previous|Next|(File name|Size|Uploaded)\s*[▲▼]?)$/;
     const offered = await buttonTexts();
     expect(offered.filter((text) => !allowed.test(text))).toEqual([]);
     expect(offered).toContain("Download");
@@ -277,7 +284,7 @@ describe("the operator console", () => {
   it("offers a manager delete, suspend and append-only, but not create or rotate", async () => {
     await page.getByRole("button", { name: "Sign out" }).click();
     await signIn(managerToken);
-    await heading("Organisations");
+    await heading("Fleet health");
     await page.goto(`${vault.origin}/console/#/org/${ORG}`);
     await heading(`Systems of ${ORG}`);
     expect(await buttonTexts()).not.toContain("New system");
@@ -297,7 +304,8 @@ describe("the operator console", () => {
       await phone.locator("#token").fill(adminToken);
       await phone.getByRole("button", { name: "Sign in" }).click();
       for (const [hash, title, name] of [
-        ["#/", "Organisations", "organizations-390"],
+        ["#/", "Fleet health", "health-390"],
+        ["#/orgs", "Organisations", "organizations-390"],
         [`#/org/${ORG}`, `Systems of ${ORG}`, "systems-390"],
         [`#/system/${busy.system_key}`, `System ${busy.system_key}`, "system-390"],
         [`#/org/${ORG}/audit`, `Audit trail of ${ORG}`, "audit-390"],
@@ -343,7 +351,7 @@ describe("the console for a fleet: every action, state in the URL, and no dead e
     expect(hint).not.toContain("`");
     expect(await page.locator("#token-help code").count()).toBe(1);
     await signIn(adminToken);
-    await heading("Organisations");
+    await heading("Fleet health");
     expect(await page.locator("#who").isVisible()).toBe(true);
   });
 
@@ -385,7 +393,7 @@ describe("the console for a fleet: every action, state in the URL, and no dead e
   });
 
   it("gives up on a vault that never answers after 15 seconds, and Retry loads the view once it answers", async () => {
-    await page.route("**/api/admin/organizations*", () => {}); // never fulfilled: a hung vault
+    await page.route("**/api/admin/health*", () => {}); // never fulfilled: a hung vault
     try {
       await page.goto(`${vault.origin}/console/#/`);
       await page.reload();
@@ -393,10 +401,10 @@ describe("the console for a fleet: every action, state in the URL, and no dead e
       expect(await page.locator(".loading").count()).toBe(0);
       expect(await page.evaluate<string | null>("document.activeElement && document.activeElement.textContent")).toBe("Retry");
     } finally {
-      await page.unroute("**/api/admin/organizations*");
+      await page.unroute("**/api/admin/health*");
     }
     await page.keyboard.press("Enter"); // Retry has the focus
-    await heading("Organisations");
+    await heading("Fleet health");
   });
 
   it("says what retired means, offers only purge on a retired system, and keeps its backups downloadable", async () => {
@@ -464,19 +472,25 @@ describe("the console for a fleet: every action, state in the URL, and no dead e
 
     await page.getByRole("button", { name: "Sign out" }).click();
     await signIn(managerToken);
-    await heading("Organisations");
+    await heading("Fleet health");
     await page.goto(`${vault.origin}/console/#/system/${quiet.system_key}`);
     await heading(`System ${quiet.system_key}`);
     const offered = await buttonTexts();
     for (const adminOnly of ["Retire", "Move…", "Purge…"]) expect(offered).not.toContain(adminOnly);
     await page.getByRole("button", { name: "Sign out" }).click();
     await signIn(adminToken);
-    await heading("Organisations");
+    await heading("Fleet health");
   });
 
-  it("links audit targets to their system", async () => {
+  it("links audit targets to their system, and keeps the audit filter in the URL", async () => {
     await page.goto(`${vault.origin}/console/#/org/${ORG}/audit`);
     await heading(`Audit trail of ${ORG}`);
+    await page.locator("#audit-action").selectOption("system.rotate");
+    expect(page.url()).toContain("action=system.rotate");
+    await page.reload();
+    await heading(`Audit trail of ${ORG}`);
+    expect(await page.locator("#audit-action").inputValue()).toBe("system.rotate");
+    expect(new Set(await page.locator("tbody td:nth-child(3)").allTextContents())).toEqual(new Set(["system.rotate"]));
     const link = page.locator("tbody a.target", { hasText: quiet.system_key }).first();
     await link.click();
     await heading(`System ${quiet.system_key}`);
@@ -486,6 +500,9 @@ describe("the console for a fleet: every action, state in the URL, and no dead e
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.locator("#token").waitFor();
     await page.keyboard.type(adminToken);
+    await page.keyboard.press("Enter");
+    await heading("Fleet health");
+    await tabTo("All organisations");
     await page.keyboard.press("Enter");
     await heading("Organisations");
     await tabTo(ORG);
@@ -512,7 +529,7 @@ describe("the console for a fleet: every action, state in the URL, and no dead e
       await tab.goto(`${vault.origin}/console/`);
       await tab.locator("#token").fill(adminToken);
       await tab.getByRole("button", { name: "Sign in" }).click();
-      await tab.locator("h1", { hasText: "Organisations" }).waitFor();
+      await tab.locator("h1", { hasText: "Fleet health" }).waitFor();
       await tab.goto(`${vault.origin}/console/#/org/${ORG}?q=${busy.system_key}`);
       await tab.locator("h1", { hasText: `Systems of ${ORG}` }).waitFor();
       expect(await tab.locator(`tr[data-key="${busy.system_key}"] .badge.health`).textContent()).toBe("silent 33 days");
@@ -528,7 +545,7 @@ describe("the console for a fleet: every action, state in the URL, and no dead e
       await phone.goto(`${vault.origin}/console/`);
       await phone.locator("#token").fill(adminToken);
       await phone.getByRole("button", { name: "Sign in" }).click();
-      await phone.locator("h1", { hasText: "Organisations" }).waitFor();
+      await phone.locator("h1", { hasText: "Fleet health" }).waitFor();
       await phone.goto(`${vault.origin}/console/#/system/${busy.system_key}`);
       await phone.locator("h1", { hasText: `System ${busy.system_key}` }).waitFor();
       expect(await phone.locator("thead th:visible").allTextContents()).toEqual(expect.not.arrayContaining([expect.stringMatching(/SHA-256|Actions/)]));
@@ -567,12 +584,20 @@ describe("the console for a fleet: every action, state in the URL, and no dead e
       await page.locator(".pager", { hasText: "10 shown" }).waitFor();
       const filterMs = Date.now() - started;
       started = Date.now();
-      await page.goto(`${vault.origin}/console/#/`);
+      await page.goto(`${vault.origin}/console/#/orgs`);
       await heading("Organisations");
       const organizationsMs = Date.now() - started;
       expect(await page.locator(".pager").textContent()).toContain("(10000 rows)");
-      console.log(`console at scale (information): 1,000 systems drawn in ${systemsMs} ms, sorted in ${sortMs} ms, filtered in ${filterMs} ms; 10,000 organisations drawn in ${organizationsMs} ms`);
+      const health = organizations.map((o, i) => ({ organization_id: o.organization_id, systems: { ok: 10, stale: i % 5, never: i % 3, refused: i % 7 === 0 ? 1 : 0, suspended: 0, retired: 0 }, backups: o.backups, bytes_used: o.bytes_used, quota_bytes: o.quota_bytes, recoverable_bytes: 0, most_silent: i % 5 ? { system_key: `NETH-${i}`, name: null, silent_since: new Date(now - i * 60_000).toISOString() } : null }));
+      await page.route("**/api/admin/health?*", (route) => route.fulfill(answer({ organizations: health, cursor: null })));
+      started = Date.now();
+      await page.goto(`${vault.origin}/console/#/`);
+      await heading("Fleet health");
+      const healthMs = Date.now() - started;
+      expect(await page.locator(".pager").textContent()).toContain("(10000 rows)");
+      console.log(`console at scale (information): 1,000 systems drawn in ${systemsMs} ms, sorted in ${sortMs} ms, filtered in ${filterMs} ms; 10,000 organisations drawn in ${organizationsMs} ms; the fleet's health of 10,000 organisations drawn in ${healthMs} ms`);
     } finally {
+      await page.unroute("**/api/admin/health?*");
       await page.unroute("**/api/admin/organizations/big/systems*");
       await page.unroute("**/api/admin/organizations?*");
     }
@@ -580,7 +605,10 @@ describe("the console for a fleet: every action, state in the URL, and no dead e
 
   it("has no axe-core violation on any view, in the light and the dark theme", async () => {
     const views: [string, string | RegExp][] = [
-      ["#/", "Organisations"],
+      ["#/", "Fleet health"],
+      ["#/orgs", "Organisations"],
+      [`#/search?q=${busy.system_key.slice(0, 9)}`, /^Systems matching/],
+      [`#/org/${ORG}/settings`, `Settings of ${ORG}`],
       [`#/org/${ORG}`, `Systems of ${ORG}`],
       [`#/system/${busy.system_key}`, `System ${busy.system_key}`],
       [`#/org/${ORG}/audit`, `Audit trail of ${ORG}`],
@@ -603,7 +631,7 @@ describe("the console for a fleet: every action, state in the URL, and no dead e
       await page.locator("#token").waitFor();
       found.push(...(await axeViolations(page)).map((v) => `${colorScheme} sign-in: ${v}`));
       await signIn(adminToken);
-      await heading("Organisations");
+      await heading("Fleet health");
     }
     await page.emulateMedia({ colorScheme: null });
     expect(found).toEqual([]);
@@ -619,3 +647,87 @@ async function tabTo(name: string, attribute?: string) {
   }
   throw new Error(`Tab never reached ${name}`);
 }
+
+describe("the fleet first: health, names, search and settings", () => {
+  it("opens on the fleet's health, worst organisation first, with its most silent system as a link", async () => {
+    await page.goto(`${vault.origin}/console/`);
+    await page.reload();
+    await heading("Fleet health");
+    await screenshot(page, shots, "health", { fullPage: false });
+    expect(await page.locator("tbody tr").first().getAttribute("data-key")).toBe(ORG); // the most systems needing attention
+    expect(await page.locator("#health-summary").textContent()).toMatch(/organisation\(s\) have \d+ system\(s\) that stopped backing up/);
+    const silent = page.locator(`tr[data-key="${ORG}"] .most-silent a`);
+    const target = await silent.getAttribute("href");
+    await silent.click();
+    await heading(/^System /);
+    expect(page.url()).toContain(target!);
+  });
+
+  it("names a system and keeps notes (manager), shown in its list and found by the header's search", async () => {
+    await page.goto(`${vault.origin}/console/#/system/${busy.system_key}`);
+    await heading(`System ${busy.system_key}`);
+    await page.getByRole("button", { name: "Edit name and notes" }).click();
+    const dialog = page.locator("dialog[open]");
+    await dialog.getByLabel("Name").fill("Branch office Lyon");
+    await dialog.getByLabel("Notes").fill("Rack 2, behind the printer.\nCall Jo before a restore.");
+    await dialog.getByRole("button", { name: "Save" }).click();
+    await page.locator(".facts dd", { hasText: "Branch office Lyon" }).waitFor();
+    expect(await page.locator(".facts .notes").textContent()).toContain("Call Jo before a restore.");
+
+    await page.locator("#search").fill("Branch office");
+    await page.locator("#search").press("Enter");
+    await heading(/^Systems matching/);
+    const row = page.locator(`tr[data-key="${busy.system_key}"]`);
+    expect(await row.locator("td[data-label=Name]").textContent()).toBe("Branch office Lyon");
+    expect(await row.locator("td[data-label=Organisation]").textContent()).toBe(ORG);
+    await page.locator("#search").fill(foreign.system_key.slice(0, 12)); // by the start of a key, in another organisation
+    await page.locator("#search").press("Enter");
+    await page.locator(`tr[data-key="${foreign.system_key}"] a`).first().click();
+    await heading(`System ${foreign.system_key}`);
+  });
+
+  it("sets an organisation's silence threshold and alert targets, with a secret shown once and a test alert", async () => {
+    await page.goto(`${vault.origin}/console/#/org/${ORG}`);
+    await heading(`Systems of ${ORG}`);
+    await page.getByRole("link", { name: "Settings" }).click();
+    await heading(`Settings of ${ORG}`);
+    await page.getByLabel("A system is silent after (days)").fill("5");
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.locator("#status", { hasText: "after 5 day(s)" }).waitFor();
+    expect((await operatorCall(vault.origin, adminToken, "GET", `/api/admin/organizations/${ORG}/settings`)).body.data.stale_after_days).toBe(5);
+
+    expect(await page.getByRole("button", { name: "Send a test alert" }).isDisabled()).toBe(true);
+    await page.getByRole("button", { name: "Add a target" }).click();
+    await page.locator("dialog[open]").getByLabel("Address (https://…)").fill("http://127.0.0.1:9/vault-alerts");
+    await page.locator("dialog[open]").getByRole("button", { name: "Add target" }).click();
+    const secretDialog = page.locator("dialog.secret-dialog[open]");
+    await secretDialog.waitFor();
+    expect(await secretDialog.textContent()).toContain("will not be shown again");
+    await secretDialog.getByRole("button", { name: /I have stored it/ }).click();
+    await page.locator(".targets li", { hasText: "http://127.0.0.1:9/vault-alerts" }).waitFor();
+    await page.getByRole("button", { name: "Send a test alert" }).click();
+    await page.locator("#status", { hasText: "on its way to 1 target(s)" }).waitFor();
+
+    await page.getByRole("button", { name: "Remove http://127.0.0.1:9/vault-alerts" }).click();
+    await page.locator("dialog[open]").getByRole("button", { name: "Remove target" }).click();
+    await page.locator(".targets").waitFor({ state: "detached" });
+  });
+
+  it("offers a reader neither settings nor editing, but the health and the search", async () => {
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await signIn(readerToken);
+    await heading("Fleet health");
+    await page.goto(`${vault.origin}/console/#/org/${ORG}`);
+    await heading(`Systems of ${ORG}`);
+    expect(await page.getByRole("link", { name: "Settings" }).count()).toBe(0);
+    await page.goto(`${vault.origin}/console/#/system/${busy.system_key}`);
+    await heading(`System ${busy.system_key}`);
+    expect(await buttonTexts()).not.toContain("Edit name and notes");
+    await page.locator("#search").fill(busy.system_key);
+    await page.locator("#search").press("Enter");
+    await page.locator(`tr[data-key="${busy.system_key}"]`).waitFor();
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await signIn(adminToken);
+    await heading("Fleet health");
+  });
+});

@@ -54,8 +54,10 @@ describe("audit trail", () => {
     const actions = trail.events.map((e) => e.action);
     expect(actions).toEqual(["backup.prune", "backup.delete", "system.resume", "system.suspend"]);
     const [prune, remove, , suspended] = trail.events;
-    expect(prune).toMatchObject({ actor: "retention", target: `${fleet.system.key}/${first.data.id}`, outcome: "ok", client_ip: null });
-    expect(remove).toMatchObject({ actor: fleet.system.key, target: `${fleet.system.key}/${fleet.backupId}`, outcome: "ok" });
+    // Both stay recoverable for RECOVERY_DAYS (docs/recovery.md), and the outcome says so.
+    expect(prune).toMatchObject({ actor: "retention", target: `${fleet.system.key}/${first.data.id}`, outcome: "ok: recoverable", client_ip: null });
+    expect(remove).toMatchObject({ actor: fleet.system.key, target: `${fleet.system.key}/${fleet.backupId}` });
+    expect(remove.outcome).toMatch(/^ok: recoverable until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     expect(suspended).toMatchObject({ actor: operator.name, target: fleet.system.key, outcome: "ok", client_ip: "198.51.100.7" });
     expect(Date.parse(suspended.at)).toBeGreaterThan(Date.now() - 60_000);
     // Another organisation sees none of it.
@@ -127,7 +129,8 @@ describe("operator index", () => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const response = await admin(operator, "GET", `/organizations/${fleet.org}/systems?limit=2${cursor ? `&cursor=${cursor}` : ""}`);
+      // In key order on request (the default is the most silent first: fleet-health.test.ts).
+      const response = await admin(operator, "GET", `/organizations/${fleet.org}/systems?sort=system_key&limit=2${cursor ? `&cursor=${cursor}` : ""}`);
       const { data } = await json(response);
       keys.push(...data.systems.map((s: { system_key: string }) => s.system_key));
       cursor = data.cursor;
@@ -190,7 +193,10 @@ describe("the OpenAPI document", () => {
   it("is what every test response is held to: the check fails on any drift", async () => {
     const reply = (status: number, body: unknown, headers: Record<string, string> = {}) =>
       new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json", ...headers } });
-    const system = { system_key: "k", system_id: "i", organization_id: "o", status: "active", append_only: false, registered_at: null, backups: 0, bytes_used: 0, last_backup_at: null, last_seen_at: null, last_refused_at: null, last_refused_reason: null };
+    const system = {
+      ...{ system_key: "k", system_id: "i", organization_id: "o", name: null, notes: null, status: "active", health: "ok", append_only: false, registered_at: null },
+      ...{ backups: 0, bytes_used: 0, last_backup_at: null, last_seen_at: null, last_refused_at: null, last_refused_reason: null },
+    };
     const url = "https://vault.test/api/admin/systems/k";
     await expect(checkConformance("GET", url, reply(200, { code: 200, message: "ok", data: system }))).resolves.toBeUndefined();
     const drifts: [string, Response][] = [

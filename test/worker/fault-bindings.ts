@@ -8,7 +8,7 @@ import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 
 /** Which binding a call went to; `LEDGER.BACKUPS` is R2 as the Durable Object reaches it. */
-export type BindingName = "SYSTEMS" | "BACKUPS" | "ORG_LEDGER" | "LEDGER.BACKUPS" | "OPERATOR_DB";
+export type BindingName = "SYSTEMS" | "BACKUPS" | "ORG_LEDGER" | "LEDGER.BACKUPS" | "OPERATOR_DB" | "ALERTS";
 
 /**
  * How the chosen call fails:
@@ -27,6 +27,8 @@ export interface CallRecord {
   target: string;
   /** This call's 1-based rank among calls of the same binding and method. */
   nth: number;
+  /** The messages of a queue call (ALERTS only: alert deliveries hold no secret). */
+  messages?: unknown[];
 }
 
 /** Fail the `nth` call of `binding.method` in `mode`. */
@@ -146,6 +148,7 @@ export class FaultInjector {
     const nth = (this.counts.get(counter) ?? 0) + 1;
     this.counts.set(counter, nth);
     const record: CallRecord = { binding, method, target: describeTarget(args), nth };
+    if (binding === "ALERTS") record.messages = method === "sendBatch" ? (args[0] as { body: unknown }[]).map((m) => m.body) : [args[0]];
     this.calls.push(record);
     const plan = this.plan;
     if (!plan || plan.binding !== binding || (plan.method !== "*" && plan.method !== method) || (plan.nth !== "every" && plan.nth !== nth)) {
@@ -179,7 +182,8 @@ export async function injectIntoLedger(injector: FaultInjector, organizationId: 
   const stub = env.ORG_LEDGER.get(env.ORG_LEDGER.idFromName(organizationId));
   await runInDurableObject(stub, (instance) => {
     const holder = instance as unknown as { env: Env };
-    holder.env = { ...holder.env, BACKUPS: injector.wrap(holder.env.BACKUPS, "LEDGER.BACKUPS") };
+    // The bare binding (the same bucket), never the previous wrapper: a later injection replaces an earlier one.
+    holder.env = { ...holder.env, BACKUPS: injector.wrap(env.BACKUPS, "LEDGER.BACKUPS") };
   });
 }
 

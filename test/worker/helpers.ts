@@ -2,12 +2,12 @@
 // share no state and run in any order.
 
 import { env, exports } from "cloudflare:workers";
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import worker from "../../src/index";
 import { checkConformance } from "./openapi-conformance";
 import { generateSystemCredentials, type SystemRecord } from "../../src/auth/secret";
 import { bytesToHex } from "../../src/platform/codec";
-import { backupKey, organizationPrefix, STAGING_PREFIX, systemPrefix, type SystemScope } from "../../src/backups/keys";
+import { backupKey, organizationPrefix, RECOVERY_PREFIX, STAGING_PREFIX, systemPrefix, type SystemScope } from "../../src/backups/keys";
 
 export const BASE = "https://vault.test/api/systems/backups";
 
@@ -145,6 +145,8 @@ export const prefixOf = (system: Pick<TestSystem, "org" | "key">): string => sys
 export const keyOf = (system: Pick<TestSystem, "org" | "key">, id: string): string => backupKey(scopeOf(system), id);
 /** `.staging/{org}/{key}/`: where a test system's uploads are staged. */
 export const stagingPrefixOf = (system: Pick<TestSystem, "org" | "key">): string => STAGING_PREFIX + prefixOf(system);
+/** `.recovery/{org}/{key}/`: where a test system's removed backups wait out their window. */
+export const recoveryPrefixOf = (system: Pick<TestSystem, "org" | "key">): string => RECOVERY_PREFIX + prefixOf(system);
 /** `.staging/{org}/`: where every upload of an organisation is staged. */
 export const organizationStagingPrefix = (org: string): string => STAGING_PREFIX + organizationPrefix(org);
 
@@ -158,4 +160,11 @@ export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.byteLength !== b.byteLength) return false;
   for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/** Runs the hourly cron through the worker's own `scheduled` handler, as the platform does, at `scheduledTime`. */
+export async function runCron(scheduledTime: number): Promise<void> {
+  const ctx = createExecutionContext();
+  await worker.scheduled!(createScheduledController({ scheduledTime, cron: "17 * * * *" }), env, ctx);
+  await waitOnExecutionContext(ctx);
 }

@@ -96,7 +96,7 @@ describe("admission in constant time", () => {
       return traced(org, async (l) => {
         const reserved = await l.reserve(reserveOf(org, 1e15));
         if (!reserved.ok) throw new Error("not admitted");
-        await l.commit({ organizationId: org, token: reserved.token, systemKey: "NETH-00001", id: "00000001-0000-7000-8000-000000000000.gpg", size: 10, sha256: "a".repeat(64), policy, quota: 1e15 });
+        await l.commit({ organizationId: org, token: reserved.token, systemKey: "NETH-00001", id: "00000001-0000-7000-8000-000000000000.gpg", size: 10, sha256: "a".repeat(64), policy, quota: 1e15, recoveryDays: 7 });
         const again = await l.reserve(reserveOf(org, 1e15));
         if (again.ok) await l.release(again.token);
       });

@@ -105,7 +105,7 @@ describe("ledger reconciliation with R2", () => {
       for (const [name, value] of [["organization_id", system.org], ["built_at", "1"], ["reconciled_at", String(Date.now())]]) sql.exec("INSERT INTO meta VALUES (?, ?)", name, value);
       migrateLedger(state.storage);
       migrateLedger(state.storage); // idempotent
-      expect(sql.exec("SELECT name FROM migrations ORDER BY name").toArray().map((r) => r.name)).toEqual(["backup-digest", "commit-time", "hot-path-indexes", "running-totals", "seals", "tombstones", "v1"]);
+      expect(sql.exec("SELECT name FROM migrations ORDER BY name").toArray().map((r) => r.name)).toEqual(["backup-digest", "commit-time", "hot-path-indexes", "recovery-window", "running-totals", "seals", "tombstones", "v1"]);
       expect(sql.exec("SELECT name, bytes FROM totals ORDER BY name").toArray()).toEqual([{ name: "committed", bytes: 700 }, { name: "reserved", bytes: 50 }]);
       expect(sql.exec("SELECT committed_at FROM backups").one().committed_at).toBeNull();
     });

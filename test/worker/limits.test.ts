@@ -207,6 +207,7 @@ describe("configuration", () => {
     BACKUP_PROTECT_MONTHLY: "3",
     AUDIT_RETENTION_DAYS: "400",
     BACKUP_BUFFERED_UPLOAD_MAX: "1048576",
+    RECOVERY_DAYS: "7",
   };
 
   it("parses the wrangler.toml defaults, which are the contract's", () => {
@@ -222,6 +223,7 @@ describe("configuration", () => {
       protectMonthly: 3,
       auditRetentionDays: 400,
       bufferedUploadMax: 1024 ** 2,
+      recoveryDays: 7,
     });
     expect(parseLimits(defaults).maxPerSystem).toBe(10);
   });
@@ -236,6 +238,7 @@ describe("configuration", () => {
       ["BACKUP_PROTECT_DAILY", "367"],
       ["BACKUP_PROTECT_MONTHLY", "121"],
       ["AUDIT_RETENTION_DAYS", "0"],
+      ["RECOVERY_DAYS", "0"], // no deletion may be final at once
     ]) {
       expect(() => parseLimits({ ...defaults, [name]: value })).toThrow(name);
     }

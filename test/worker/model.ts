@@ -32,6 +32,14 @@ export interface ModelBackup {
   committedAt: number;
 }
 
+/** A backup in its recovery window (docs/recovery.md): out of the listing and the quota, not destroyed. */
+export interface ModelRecoverable {
+  backup: ModelBackup;
+  reason: "deleted" | "pruned";
+  removedAt: number;
+  eraseAfter: number;
+}
+
 export interface ModelSystem {
   key: string;
   org: string;
@@ -40,7 +48,12 @@ export interface ModelSystem {
   secrets: string[];
   /** Newest commit first. */
   backups: ModelBackup[];
+  /** What a DELETE or a prune removed and the cron has not erased yet. */
+  recoverable: ModelRecoverable[];
 }
+
+/** Days a removed backup stays recoverable (wrangler.toml's RECOVERY_DAYS). */
+export const RECOVERY_DAYS = 7;
 
 /** Which credential a request carries: the current secret, or one replaced by a rotation. */
 export type CredentialKind = "current" | "stale";
@@ -77,7 +90,7 @@ export class ContractModel {
   ) {}
 
   addSystem(key: string, org: string, secret: string): ModelSystem {
-    const system: ModelSystem = { key, org, suspended: false, secrets: [secret], backups: [] };
+    const system: ModelSystem = { key, org, suspended: false, secrets: [secret], backups: [], recoverable: [] };
     this.systems.set(key, system);
     return system;
   }
@@ -133,6 +146,7 @@ export class ContractModel {
     }
     const gone = new Set(pruned.map((b) => b.id));
     system.backups = system.backups.filter((b) => !gone.has(b.id));
+    this.enterWindow(system, pruned, "pruned");
     return pruned.map((b) => b.id);
   }
 
@@ -147,8 +161,41 @@ export class ContractModel {
     if (!this.authenticates(system, secret)) return 401;
     const index = system.backups.findIndex((b) => b.id === id);
     if (index < 0) return 404;
-    system.backups.splice(index, 1);
+    const [removed] = system.backups.splice(index, 1);
+    this.enterWindow(system, [removed], "deleted");
     return 200;
+  }
+
+  /**
+   * Removed backups enter the recovery window; past the organisation's bound (its quota), the
+   * oldest that left by a prune (then by id) are erased until the bytes fit again.
+   */
+  private enterWindow(system: ModelSystem, backups: ModelBackup[], reason: ModelRecoverable["reason"]): void {
+    const eraseAfter = this.now + RECOVERY_DAYS * 86_400_000;
+    system.recoverable.push(...backups.map((backup) => ({ backup, reason, removedAt: this.now, eraseAfter })));
+    const bound = this.limits.maxSizePerOrg;
+    const excess = this.recoverableBytes(system.org) - bound;
+    if (bound <= 0 || excess <= 0) return;
+    const pruned = [...this.systems.values()]
+      .filter((s) => s.org === system.org)
+      .flatMap((s) => s.recoverable.filter((r) => r.reason === "pruned").map((r) => ({ s, r })))
+      .sort((a, b) => a.r.removedAt - b.r.removedAt || (a.r.backup.id < b.r.backup.id ? -1 : 1));
+    let freed = 0;
+    for (const { s, r } of pruned) {
+      if (freed >= excess) break;
+      s.recoverable = s.recoverable.filter((x) => x !== r);
+      freed += r.backup.size;
+    }
+  }
+
+  /** Bytes an organisation holds in the recovery window. */
+  recoverableBytes(org: string): number {
+    return [...this.systems.values()].filter((s) => s.org === org).reduce((sum, s) => sum + s.recoverable.reduce((n, r) => n + r.backup.size, 0), 0);
+  }
+
+  /** The hourly cron at the model's clock: every window that has ended is erased. */
+  eraseEnded(): void {
+    for (const system of this.systems.values()) system.recoverable = system.recoverable.filter((r) => r.eraseAfter > this.now);
   }
 
   suspend(system: ModelSystem): void {

@@ -59,7 +59,7 @@ export async function newFleetOrg(org = newOrg()): Promise<{ org: string; system
 
 /**
  * Everything an operator request could change for these organisations and systems: KV records,
- * R2 objects (key and etag), index rows, moves, audit events, and each ledger's usage.
+ * R2 objects (key and etag), index rows, moves, audit events, each ledger's usage, and operator tokens.
  */
 export async function storageSnapshot(orgs: string[], systemKeys: string[]): Promise<string> {
   const kv = await Promise.all(systemKeys.map((k) => env.SYSTEMS.get(k)));
@@ -85,5 +85,8 @@ export async function storageSnapshot(orgs: string[], systemKeys: string[]): Pro
     .bind(orgList)
     .first();
   const ledgers = await Promise.all(orgs.map((org) => env.ORG_LEDGER.get(env.ORG_LEDGER.idFromName(org)).systemsUsage(org, null)));
-  return JSON.stringify({ kv, r2, rows: rows.results, moves: moves.results, audit, ledgers });
+  // Operator tokens (every one: a token may be made for `*`) and the audit events about all-organisation tokens.
+  const tokens = await env.OPERATOR_DB.prepare("SELECT public_id, revoked_at FROM operator_tokens ORDER BY public_id").all();
+  const fleetAudit = await env.OPERATOR_DB.prepare("SELECT COUNT(*) AS n FROM audit_events WHERE organization_id = '*' AND outcome NOT LIKE 'denied:%'").first();
+  return JSON.stringify({ kv, r2, rows: rows.results, moves: moves.results, audit, ledgers, tokens: tokens.results, fleetAudit });
 }

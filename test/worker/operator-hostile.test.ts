@@ -17,6 +17,12 @@ const BODIES = [
   "", "null", "[]", "[1]", '"text"', "42", "{", '{"append_only":"yes"}', '{"append_only":1}', '{"append_only":null}', '{"append_only":true,"x":1}',
   '{"organization_id":"../etc"}', '{"organization_id":""}', '{"organization_id":123}', '{"organization_id":"*"}', '{"__proto__":{"append_only":true}}',
   `{"organization_id":"${"a".repeat(200)}"}`, JSON.stringify({ append_only: true, pad: "x".repeat(10_000) }),
+  // POST /tokens: every field wrong in turn, a forged hash, a scope too wide, and one valid body (201 once, then 409).
+  '{"name":"h","role":"reader"}', '{"name":"h","role":"root","organizations":"*"}', '{"name":"../x","role":"reader","organizations":"*"}',
+  '{"name":"h","role":"reader","organizations":["../etc"]}', '{"name":"h","role":"reader","organizations":[]}', '{"name":"h","role":"reader","organizations":"all"}',
+  '{"name":"h","role":"reader","organizations":"*","expires_days":-1}', '{"name":"h","role":"reader","organizations":"*","expires_days":1e9}',
+  '{"name":"h","role":"reader","organizations":"*","secret_sha256":"00:00"}', '{"name":null,"role":null,"organizations":null}',
+  JSON.stringify({ name: "h", role: "reader", organizations: Array.from({ length: 2000 }, (_, i) => `o${i}`) }), '{"name":"hostile ok","role":"reader","organizations":"*"}',
 ];
 const QUERIES = ["limit=0", "limit=1001", "limit=1e2", "limit=%00", "cursor=%FF%FE", "cursor=" + "A".repeat(2000), "purge=yes", "purge=TRUE", "ttl=0", "ttl=901", "ttl=1e3", "ttl=-1", "limit=10&limit=20"];
 
@@ -35,6 +41,9 @@ const ROUTES: { method: string; path: (p: { org: string; key: string; id: string
   { method: "GET", path: (p) => `/systems/${p.key}/backups` },
   { method: "DELETE", path: (p) => `/systems/${p.key}/backups/${p.id}` },
   { method: "POST", path: (p) => `/systems/${p.key}/backups/${p.id}/link` },
+  { method: "GET", path: () => "/tokens" },
+  { method: "POST", path: () => "/tokens" },
+  { method: "DELETE", path: (p) => `/tokens/${p.key}` },
 ];
 
 const LEAKS = /stack|D1_|SQLITE|sqlite|TypeError|ReferenceError|at .*\.ts|internal error|undefined|\[object/;

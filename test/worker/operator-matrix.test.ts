@@ -5,10 +5,11 @@
 
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { OPERATOR_ROLES, roleAllows, type OperatorRole } from "../../src/auth/operator-token";
+import { generateOperatorToken, OPERATOR_ROLES, roleAllows, type OperatorRole } from "../../src/auth/operator-token";
 import { basicAuthorization, json, newOrg, send } from "./helpers";
 import { newLegacySystem } from "./legacy-helpers";
 import { ADMIN, admin, newFleetOrg, newOperator, storageSnapshot } from "./operator-helpers";
+import { hourlyMaintenance } from "../../src/operator/maintenance";
 
 interface Endpoint {
   name: string;
@@ -36,6 +37,11 @@ const ENDPOINTS: Endpoint[] = [
   { name: "move", role: "admin", method: "POST", path: (t) => `/systems/${t.key}/move`, success: 200, on: "system", body: (to) => ({ organization_id: to }) },
   { name: "list backups", role: "reader", method: "GET", path: (t) => `/systems/${t.key}/backups`, success: 200, on: "system" },
   { name: "delete backup", role: "manager", method: "DELETE", path: (t) => `/systems/${t.key}/backups/${t.id}`, success: 200, on: "backup" },
+  { name: "name and notes", role: "manager", method: "PATCH", path: (t) => `/systems/${t.key}`, success: 200, on: "system", body: () => ({ name: "Edge 1", notes: "n" }) },
+  { name: "read settings", role: "admin", method: "GET", path: (t) => `/organizations/${t.org}/settings`, success: 200, on: "organization" },
+  { name: "change settings", role: "admin", method: "PATCH", path: (t) => `/organizations/${t.org}/settings`, success: 200, on: "organization", body: () => ({ stale_after_days: 3 }) },
+  // Without targets the allowed answer is 409 (nothing to send), after scope and role.
+  { name: "test alert", role: "admin", method: "POST", path: (t) => `/organizations/${t.org}/settings/test-alert`, success: 409, on: "organization" },
   { name: "create link", role: "reader", method: "POST", path: (t) => `/systems/${t.key}/backups/${t.id}/link`, success: 200, on: "backup" },
 ];
 
@@ -146,6 +152,27 @@ describe("authorization matrix", () => {
     }
   }, 30_000);
 
+  it("GET /health, GET /systems?q= and GET /metrics show exactly the organisations in scope, to every role", async () => {
+    const a = await newFleetOrg();
+    const b = await newFleetOrg();
+    await hourlyMaintenance(env);
+    for (const role of OPERATOR_ROLES) {
+      const operator = await newOperator(role, [a.org]);
+      const health = await json(await admin(operator, "GET", "/health?limit=1000"));
+      expect(health.data.organizations.map((o: { organization_id: string }) => o.organization_id)).toEqual([a.org]);
+      const found = await json(await admin(operator, "GET", `/systems?q=${b.system.key}`));
+      expect(found.data.systems).toEqual([]);
+      const own = await json(await admin(operator, "GET", `/systems?q=${a.system.key}`));
+      expect(own.data.systems.map((s: { system_key: string }) => s.system_key)).toEqual([a.system.key]);
+      const metrics = await (await admin(operator, "GET", "/metrics")).text();
+      expect(metrics).toContain(`organization="${a.org}"`);
+      expect(metrics).not.toContain(b.org);
+      const foreign = await admin(operator, "GET", `/metrics?organization=${b.org}`);
+      expect(foreign.status).toBe(404);
+      await foreign.body?.cancel();
+    }
+  });
+
   it("GET /systems/{key}/backups says how many retention slots are used, and of how many", async () => {
     const a = await newFleetOrg();
     const operator = await newOperator("reader", [a.org]);
@@ -155,3 +182,62 @@ describe("authorization matrix", () => {
     expect(data).toMatchObject({ slots_used: 1, slots_limit: 10, bytes_used: `backup of ${a.system.key}`.length }); // BACKUP_MAX_PER_SYSTEM's default
   });
 });
+
+// The token endpoints have no organisation in the path: the scope is the one the body names (create)
+// or the one the named token has (revoke). Every role × a scoped and an all-organisation caller ×
+// each target: only admins act, only inside their scope; a foreign target is 404 (or 403 for `*`,
+// which is no organisation), and no refusal writes a token or an audit event.
+describe("authorization matrix: operator tokens", () => {
+  type TokenTarget = "own" | "foreign" | "mixed" | "all" | "unknown";
+  const TOKEN_ENDPOINTS: { name: string; method: string; targets: TokenTarget[] }[] = [
+    { name: "list tokens", method: "GET", targets: ["own"] },
+    { name: "create token", method: "POST", targets: ["own", "foreign", "mixed", "all"] },
+    { name: "revoke token", method: "DELETE", targets: ["own", "foreign", "mixed", "all", "unknown"] },
+  ];
+  const cells = TOKEN_ENDPOINTS.flatMap((e) =>
+    OPERATOR_ROLES.flatMap((role) => (["scoped", "*"] as const).flatMap((caller) => e.targets.map((target) => ({ e, role, caller, target })))),
+  );
+
+  it.each(cells.map((c) => [`${c.role} (${c.caller}) → ${c.e.name} (${c.target})`, c] as const))("%s", async (_, { e, role, caller, target }) => {
+    const [own, foreign] = [newOrg(), newOrg()];
+    const operator = await newOperator(role, caller === "*" ? "*" : [own]);
+    const scopeOf: Record<TokenTarget, string[] | "*"> = { own: [own], foreign: [foreign], mixed: [own, foreign], all: "*", unknown: [own] };
+    const name = `matrix ${crypto.randomUUID().slice(0, 8)}`;
+    // The token a revoke targets, made beforehand as the CLI makes it (unknown: never made).
+    if (e.method === "DELETE" && target !== "unknown") await newNamedOperator(name, scopeOf[target]);
+    const before = await tokenSnapshot([own, foreign]);
+    const path = e.method === "GET" ? "/tokens" : e.method === "POST" ? "/tokens" : `/tokens/${encodeURIComponent(name)}`;
+    const body = e.method === "POST" ? { name, role: "reader", organizations: scopeOf[target] } : undefined;
+    const response = await admin(operator, e.method, path, body);
+    const answer = await json(response);
+
+    const reaches = caller === "*" || target === "own" || target === "unknown";
+    const success = e.method === "POST" ? 201 : 200;
+    const expected = !roleAllows(role, "admin") ? 403 : target === "unknown" ? 404 : reaches ? success : e.method === "POST" && target === "all" ? 403 : 404;
+    expect(response.status, answer.message).toBe(expected);
+    if (response.status >= 400) {
+      expect(answer.data).toBeNull();
+      expect(await tokenSnapshot([own, foreign])).toBe(before);
+      if (response.status === 404) expect(answer.message).toMatch(/^(organization|token) not found$/);
+    } else if (e.method !== "GET") {
+      expect(await tokenSnapshot([own, foreign])).not.toBe(before);
+    }
+  });
+});
+
+/** Stores a token of this name and scope straight into D1 (as the CLI does). */
+async function newNamedOperator(name: string, organizations: string[] | "*"): Promise<void> {
+  const { record } = await generateOperatorToken({ name, role: "reader", organizations });
+  await env.OPERATOR_DB.prepare("INSERT INTO operator_tokens VALUES (?, ?, ?, ?, ?, ?, ?, NULL)")
+    .bind(record.public_id, name, record.role, organizations === "*" ? "*" : JSON.stringify(record.organizations), record.secret_sha256, record.created_at, record.expires_at)
+    .run();
+}
+
+/** Every token (public id, revocation) and the audit events of these organisations and of `*` (refusals, audited as denied, apart). */
+async function tokenSnapshot(orgs: string[]): Promise<string> {
+  const tokens = await env.OPERATOR_DB.prepare("SELECT public_id, revoked_at FROM operator_tokens ORDER BY public_id").all();
+  const audit = await env.OPERATOR_DB.prepare("SELECT COUNT(*) AS n FROM audit_events WHERE organization_id IN (SELECT value FROM json_each(?)) AND outcome NOT LIKE 'denied:%'")
+    .bind(JSON.stringify([...orgs, "*"]))
+    .first();
+  return JSON.stringify({ tokens: tokens.results, audit });
+}

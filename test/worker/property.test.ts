@@ -1,16 +1,18 @@
 // Model-based property tests: random sequences of list, upload, retry, download (GET, HEAD,
-// Range), delete, suspend, resume, rotate and the clock moving on (hours to days, so that the
-// protected retention tier fills and rotates) by four systems in two organisations, run against the
+// Range), delete, suspend, resume, rotate, the clock moving on (hours to days, so that the
+// protected retention tier fills and rotates) and the hourly cron (which erases what has passed
+// its recovery window) by four systems in two organisations, run against the
 // worker (real local KV, R2 and ledger) and against the contract model (./model.ts).
 // After every step the worker's answer equals the model's; at the end of every sequence R2
 // holds exactly what the model says, every stored digest matches its bytes, no staging object
-// is left and each organisation's quota usage equals its stored bytes.
+// is left, each organisation's quota usage equals its stored bytes, and every deleted or pruned
+// backup is either in its recovery window, byte-exact, or was erased by the cron or the bound.
 
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it, vi } from "vitest";
 import { generateSecret } from "../../src/auth/secret";
-import { BASE, basicAuthorization, json, keyOf, newOrg, newSystem, organizationLedger, patternBytes, prefixOf, send, sha256Hex, stagingPrefixOf } from "./helpers";
+import { BASE, basicAuthorization, json, keyOf, newOrg, newSystem, organizationLedger, patternBytes, prefixOf, recoveryPrefixOf, runCron, send, sha256Hex, stagingPrefixOf } from "./helpers";
 import {
   ContractModel,
   expectRange,
@@ -270,6 +272,9 @@ class DeleteCommand implements Cmd {
     if (expected === 200) {
       expect(body.data).toEqual({ id });
       expect(await env.BACKUPS.head(keyOf(system, id))).toBeNull();
+      // Not destroyed: in the recovery window, out of the appliance's reach (docs/recovery.md).
+      const copy = await env.BACKUPS.head(recoveryPrefixOf(system) + id);
+      expect(copy?.customMetadata).toMatchObject({ reason: "deleted", removed_by: system.key });
     } else if (owner && owner !== system) {
       // Another system's backup survives the attempt.
       expect(await env.BACKUPS.head(keyOf(owner, id))).not.toBeNull();
@@ -321,6 +326,18 @@ class ClockCommand implements Cmd {
   toString = () => `clock(+${this.hours} h)`;
 }
 
+/** The hourly cron at the model's clock (its scheduled time): every recovery window that has ended is erased. */
+class CronCommand implements Cmd {
+  check = () => true;
+  async run(model: ContractModel, real: Real) {
+    await runCron(model.now);
+    model.eraseEnded();
+    tally("cron");
+    real.steps.count++;
+  }
+  toString = () => "cron()";
+}
+
 // ---- arbitraries ----
 
 // Systems 0 and 1 (one per organisation) get most of the traffic, so that backups pile up
@@ -358,9 +375,10 @@ const commands = [
   // A retry of the system's newest backup (a lost 201), buffered or streamed by its size.
   fc.tuple(sys, cred, filename, fc.boolean()).map(([s, c, f, d]) => new UploadCommand(s, c, 1, 0, f, d, true)),
   fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 1, max: 30 }) }, fc.integer({ min: 20, max: 24 * 40 })).map((h) => new ClockCommand(h)),
+  fc.constant(new CronCommand()),
 ];
 // Uploads are what the rest needs to bite on: give them more weight.
-const weighted = [commands[0], commands[1], commands[1], commands[1], commands[2], commands[2], commands[2], commands[3], commands[4], commands[5], commands[6]];
+const weighted = [commands[0], commands[1], commands[1], commands[1], commands[2], commands[2], commands[2], commands[3], commands[4], commands[5], commands[6], commands[7]];
 
 /** What R2 and the ledger must hold at the end of a sequence, whatever the steps were. */
 async function auditStorage(model: ContractModel): Promise<void> {
@@ -376,10 +394,19 @@ async function auditStorage(model: ContractModel): Promise<void> {
       expect(bytes).toEqual(backup.bytes);
     }
     expect((await env.BACKUPS.list({ prefix: stagingPrefixOf(system) })).objects).toEqual([]);
+    // Every removed backup is either recoverable, byte-exact, or was erased by the cron or the bound.
+    const recovery = await env.BACKUPS.list({ prefix: recoveryPrefixOf(system), include: ["customMetadata"] });
+    expect(recovery.objects.map((o) => o.key).sort()).toEqual(system.recoverable.map((r) => recoveryPrefixOf(system) + r.backup.id).sort());
+    for (const { backup, reason } of system.recoverable) {
+      const object = await env.BACKUPS.get(recoveryPrefixOf(system) + backup.id);
+      expect(object!.customMetadata!.reason).toBe(reason);
+      expect(new Uint8Array(await object!.arrayBuffer())).toEqual(backup.bytes);
+    }
   }
   for (const org of new Set([...model.systems.values()].map((s) => s.org))) {
     const stub = organizationLedger(org);
     expect(await stub.usageBytes(org)).toBe(model.orgUsage(org));
+    expect(await stub.recoverableBytes(org)).toBe(model.recoverableBytes(org));
   }
 }
 

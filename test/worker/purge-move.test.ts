@@ -21,7 +21,7 @@ function storesOf(injector: FaultInjector): MoveStores {
     db: injector.wrapD1(env.OPERATOR_DB),
     bucket: injector.wrap(env.BACKUPS, "BACKUPS"),
     ledger: injector.wrapNamespace(env.ORG_LEDGER as unknown as DurableObjectNamespace) as unknown as MoveStores["ledger"],
-    limits: { maxSizePerOrg: 0 },
+    limits: { maxSizePerOrg: 0, recoveryDays: 7 },
   };
 }
 
@@ -187,7 +187,7 @@ describe("move", () => {
     await moveSystem(storesOf(new FaultInjector()), ACTOR, f.system.key, to);
 
     const g = await fixture();
-    const small = { ...storesOf(new FaultInjector()), limits: { maxSizePerOrg: 100 } };
+    const small = { ...storesOf(new FaultInjector()), limits: { maxSizePerOrg: 100, recoveryDays: 7 } };
     await expect(moveSystem(small, ACTOR, g.system.key, newOrg())).rejects.toMatchObject({ status: 413 });
     expect(await heldBackups([g.org], g.system.key)).toEqual(g.backups);
   }, 30_000);

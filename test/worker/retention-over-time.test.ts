@@ -49,7 +49,7 @@ describe("retention over 130 days of daily uploads, with floods on random days",
       vi.setSystemTime(at);
       const id = `${uuidv7(at - 5 * 60_000)}.gpg`; // its upload began 5 minutes before its commit
       const sha256 = Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, "0")).join("");
-      const result = await stub.commit({ organizationId: system.org, token: crypto.randomUUID(), systemKey: system.key, id, size: 1000, sha256, policy: POLICY, quota: 0 });
+      const result = await stub.commit({ organizationId: system.org, token: crypto.randomUUID(), systemKey: system.key, id, size: 1000, sha256, policy: POLICY, quota: 0, recoveryDays: 7 });
       expect(result).toMatchObject({ stored: true });
       all.push({ id, committedAt: at });
       // The independent model, applied at the same commit, must agree exactly.

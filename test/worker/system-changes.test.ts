@@ -85,7 +85,11 @@ describe("a change held open while another arrives", () => {
     expect((await admin(operator, "GET", `/systems/${f.system.key}`)).status).toBe(404);
     expect((await client(f.system).list()).status).toBe(401);
     expect((await record(f.system.key)).purged_at).toBeTruthy();
-    expect(await auditOutcomes(f.org, "system.purge", f.system.key)).toEqual(["denied: 409 another change to this system is in progress", "ok: 1 objects deleted"]);
+    // Within the recovery window a purge moves the backups (docs/recovery.md), and says until when.
+    const outcomes = await auditOutcomes(f.org, "system.purge", f.system.key);
+    expect(outcomes).toHaveLength(2);
+    expect(outcomes[0]).toBe("denied: 409 another change to this system is in progress");
+    expect(outcomes[1]).toMatch(/^ok: 1 objects moved, recoverable until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
   });
 
   it("a PATCH that read the record before a purge and acts after it: 404, the system stays purged", async () => {
@@ -230,3 +234,95 @@ async function newSystemIn(org: string): Promise<TestSystem> {
   const { newSystem } = await import("./helpers");
   return newSystem({ org });
 }
+
+describe("the low findings", () => {
+  it("a move under way to another destination is 409, naming it only inside the caller's scope; a retired system's move is 409", async () => {
+    const f = await newFleetOrg();
+    const [b, c] = [newOrg(), newOrg()];
+    const fleet = await newOperator("admin", "*");
+    const scoped = await newOperator("admin", [f.org, b]);
+    const failing = new FaultInjector({ binding: "SYSTEMS", method: "put", nth: 1, mode: "throw" });
+    expect((await admin(fleet, "POST", `/systems/${f.system.key}/move`, { organization_id: c }, failing.operatorOverrides() as Overrides)).status).toBe(503);
+    const hidden = await admin(scoped, "POST", `/systems/${f.system.key}/move`, { organization_id: b });
+    expect(hidden.status).toBe(409);
+    const hiddenMessage = (await json(hidden)).message;
+    expect(hiddenMessage).toContain("another organization");
+    expect(hiddenMessage).not.toContain(c);
+    const named = await admin(fleet, "POST", `/systems/${f.system.key}/move`, { organization_id: b });
+    expect((await json(named)).message).toContain(c);
+    expect((await admin(fleet, "POST", `/systems/${f.system.key}/move`, { organization_id: c })).status).toBe(200);
+    expect((await admin(fleet, "DELETE", `/systems/${f.system.key}`)).status).toBe(200);
+    const retired = await admin(fleet, "POST", `/systems/${f.system.key}/move`, { organization_id: b });
+    expect(retired.status).toBe(409);
+    expect((await json(retired)).message).toBe("the system is retired: it can only be purged");
+  });
+
+  it("a malformed cursor is 400 on every list", async () => {
+    const f = await newFleetOrg();
+    const operator = await newOperator("admin", [f.org]);
+    for (const cursor of ["IA", "abc", "AAAA", "%%", "MTIz="]) {
+      for (const path of ["/organizations", `/organizations/${f.org}/systems`, `/organizations/${f.org}/audit`]) {
+        const response = await admin(operator, "GET", `${path}?cursor=${encodeURIComponent(cursor)}`);
+        expect(response.status, `${path} cursor ${cursor}`).toBe(400);
+        expect((await json(response)).message).toBe("invalid cursor");
+      }
+    }
+  });
+
+  it("a link stops after suspend and after rotate; an expiry beyond 900 s is forged", async () => {
+    const f = await newFleetOrg();
+    const operator = await newOperator("admin", [f.org]);
+    const link = async () => (await json(await admin(operator, "POST", `/systems/${f.system.key}/backups/${f.backupId}/link`))).data.download_url as string;
+    const fetchLink = async (url: string) => {
+      const response = await send(new Request(url));
+      await response.arrayBuffer();
+      return response.status;
+    };
+    const first = await link();
+    expect(await fetchLink(first)).toBe(200);
+    expect((await admin(operator, "POST", `/systems/${f.system.key}/suspend`)).status).toBe(200);
+    expect(await fetchLink(first)).toBe(404);
+    expect((await admin(operator, "POST", `/systems/${f.system.key}/resume`)).status).toBe(200);
+    expect(await fetchLink(first)).toBe(404);
+    const second = await link();
+    expect(await fetchLink(second)).toBe(200);
+    expect((await admin(operator, "POST", `/systems/${f.system.key}/rotate`)).status).toBe(200);
+    expect(await fetchLink(second)).toBe(404);
+    const { signDownloadLink } = await import("../../src/auth/download-link");
+    const now = Math.floor(Date.now() / 1000);
+    const version = (await env.OPERATOR_DB.prepare("SELECT version FROM system_changes WHERE system_key = ?").bind(f.system.key).first<{ version: number }>())!.version;
+    const claims = { organizationId: f.org, systemKey: f.system.key, backupId: f.backupId, generation: version };
+    expect(await fetchLink(`https://vault.test/api/downloads/${await signDownloadLink(env.DOWNLOAD_LINK_SECRET, { ...claims, expiresAt: now + 600 })}`)).toBe(200);
+    expect(await fetchLink(`https://vault.test/api/downloads/${await signDownloadLink(env.DOWNLOAD_LINK_SECRET, { ...claims, expiresAt: now + 3600 })}`)).toBe(404);
+  });
+
+  it("a JSON body over 4 KiB is 400 without being read whole; /api//openapi.json is not a redirect; link tokens are cut from logged paths", async () => {
+    const f = await newFleetOrg();
+    const operator = await newOperator("admin", [f.org]);
+    let pulled = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull: (controller) => {
+        pulled += 1024;
+        if (pulled > 1024 * 1024) controller.close();
+        else controller.enqueue(new Uint8Array(1024).fill(32));
+      },
+    });
+    const request = new Request(`https://vault.test/api/admin/systems/${f.system.key}`, {
+      method: "PATCH",
+      body,
+      duplex: "half",
+      headers: { Authorization: operator.authorization, "Content-Type": "application/json" },
+    } as RequestInit);
+    const response = await send(request);
+    expect(response.status).toBe(400);
+    expect((await json(response)).message).toBe("request body too large");
+    expect(pulled).toBeLessThan(64 * 1024);
+    const spec = await send(new Request("https://vault.test/api//openapi.json"));
+    expect(spec.status).toBe(200);
+    expect(((await spec.json()) as { openapi: string }).openapi).toMatch(/^3\.1/);
+    const { redactedPath } = await import("../../src/http/error-response");
+    expect(redactedPath("/api/downloads/abc.def")).toBe("/api/downloads/[redacted]");
+    expect(redactedPath("//api//downloads/abc.def")).toBe("//api//downloads/[redacted]");
+    expect(redactedPath("/api/systems/backups")).toBe("/api/systems/backups");
+  });
+});

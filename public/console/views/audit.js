@@ -8,9 +8,9 @@ import { rowsTable } from "../table.js";
 const PAGE = 100;
 
 /** The audit view (#/org/{org}/audit). */
-export async function auditView({ main, trail, params: [org], stillCurrent, onProblem }) {
+export async function auditView({ main, trail, params: [org], state, keepState, stillCurrent, onProblem }) {
   const orgHref = `#/org/${encodeURIComponent(org)}`;
-  showTrail(trail, [["Organisations", "#/"], [org, orgHref], ["Audit trail", `${orgHref}/audit`]]);
+  showTrail(trail, [["Fleet health", "#/"], [org, orgHref], ["Audit trail", `${orgHref}/audit`]]);
   const path = `/api/admin/organizations/${encodeURIComponent(org)}/audit`;
   const first = await call("GET", path, { query: { limit: PAGE } });
   if (!stillCurrent()) return;
@@ -18,7 +18,8 @@ export async function auditView({ main, trail, params: [org], stillCurrent, onPr
   const events = [...(first.events ?? [])];
   let cursor = first.cursor ?? null;
   const action = el("select", { id: "audit-action" });
-  const filter = el("input", { id: "audit-filter", type: "search", autocomplete: "off", placeholder: "actor, target or address" });
+  let initialAction = state.get("action") ?? ""; // from the URL, for the first drawing only
+  const filter = el("input", { id: "audit-filter", type: "search", autocomplete: "off", placeholder: "actor, target or address", value: state.get("q") ?? "" });
   const act = actionRunner(onProblem);
   const more = el("button", { type: "button", onclick: () => act(loadOlder) }, "Load older events");
   const count = el("p", { class: "hint", "aria-live": "polite" });
@@ -39,13 +40,15 @@ export async function auditView({ main, trail, params: [org], stillCurrent, onPr
 
   function apply() {
     const known = [...new Set(events.map((e) => e.action))].sort();
-    const chosen = action.value;
+    const chosen = action.value || initialAction;
+    initialAction = "";
     replace(action, el("option", { value: "" }, "any action"), known.map((name) => el("option", { value: name, selected: name === chosen }, name)));
     const needle = filter.value.trim().toLowerCase();
     table.show(events.filter((e) => (!action.value || e.action === action.value) &&
       (!needle || [e.actor, e.target, e.client_ip].some((v) => String(v ?? "").toLowerCase().includes(needle)))));
     count.textContent = `${events.length} event(s) loaded${cursor ? "; older ones can be loaded" : ", the whole trail"}.`;
     more.hidden = !cursor;
+    keepState({ action: action.value, q: filter.value.trim() });
   }
 
   async function loadOlder() {

@@ -3,31 +3,42 @@
 import { callAllPages } from "../api.js";
 import { el, emptyState, pageHeading, replace, showTrail } from "../elements.js";
 import { bytesText, exactBytes, percentText } from "../quantities.js";
-import { rowsTable } from "../table.js";
+import { parsePage, parseSort, rowsTable } from "../table.js";
 
 /** The organisations view (#/). */
-export async function organizationsView({ main, trail, stillCurrent }) {
-  showTrail(trail, [["Organisations", "#/"]]);
+export async function organizationsView({ main, trail, state, keepState, stillCurrent }) {
+  showTrail(trail, [["Fleet health", "#/"], ["Organisations", "#/orgs"]]);
   const { items, complete } = await callAllPages("/api/admin/organizations", "organizations");
   if (!stillCurrent()) return;
 
-  const filter = el("input", { id: "org-filter", type: "search", autocomplete: "off", placeholder: "organisation id" });
-  const table = rowsTable({
-    caption: "Organisations",
-    rowKey: (row) => row.organization_id,
-    emptyText: "No organisation matches the filter.",
-    columns: [
+  const filter = el("input", { id: "org-filter", type: "search", autocomplete: "off", placeholder: "organisation id", value: state.get("q") ?? "" });
+  let tableState = { sort: state.get("sort") ?? "", page: parsePage(state.get("page")) + 1 };
+  const remember = () => keepState({ q: filter.value.trim(), sort: tableState.sort, page: tableState.page > 1 ? tableState.page : "" });
+  const columns = [
       { key: "organization_id", label: "Organisation", cell: (row) => el("a", { href: `#/org/${encodeURIComponent(row.organization_id)}` }, row.organization_id) },
       { key: "systems", label: "Systems", numeric: true },
       { key: "backups", label: "Backups", numeric: true },
       { key: "bytes_used", label: "Storage used", numeric: true, cell: quotaBar },
-    ],
+  ];
+  const table = rowsTable({
+    caption: "Organisations",
+    rowKey: (row) => row.organization_id,
+    emptyText: "No organisation matches the filter.",
+    sort: parseSort(state.get("sort"), columns, { key: "organization_id", descending: false }),
+    page: parsePage(state.get("page")),
+    columns,
+    onChange: (next) => {
+      tableState = next;
+      remember();
+    },
   });
-  const apply = () => {
+  const apply = (firstPage = false) => {
     const needle = filter.value.trim().toLowerCase();
-    table.show(items.filter((row) => row.organization_id.toLowerCase().includes(needle)));
+    table.show(items.filter((row) => row.organization_id.toLowerCase().includes(needle)), { firstPage });
+    if (firstPage) tableState = { ...tableState, page: 1 };
+    remember();
   };
-  filter.addEventListener("input", apply);
+  filter.addEventListener("input", () => apply(true));
 
   replace(
     main,

@@ -2,7 +2,7 @@
 // (download through a short-lived link, so the browser saves the backup's real file name).
 
 import { call, callAllPages } from "../api.js";
-import { askValue, confirmAction, confirmTyped, showSecretOnce } from "../dialogs.js";
+import { askValue, confirmAction, confirmTyped, editFields, showSecretOnce } from "../dialogs.js";
 import { actionRunner, announce, copyButton, el, emptyState, pageHeading, replace, showTrail } from "../elements.js";
 import { healthBadge, statusBadge } from "../health.js";
 import { ageMs, ageText, bytesText, exactBytes, timeText } from "../quantities.js";
@@ -15,7 +15,7 @@ export async function systemView({ main, trail, params: [key], stillCurrent, onP
   const [system, listing] = await Promise.all([call("GET", path), call("GET", `${path}/backups`)]);
   if (!stillCurrent()) return;
   const org = system.organization_id;
-  showTrail(trail, [["Organisations", "#/"], [org, `#/org/${encodeURIComponent(org)}`], [key, `#/system/${encodeURIComponent(key)}`]]);
+  showTrail(trail, [["Fleet health", "#/"], [org, `#/org/${encodeURIComponent(org)}`], [key, `#/system/${encodeURIComponent(key)}`]]);
 
   const act = actionRunner(onProblem);
   const done = (message) => {
@@ -103,6 +103,18 @@ function systemActions(system, path, act, done) {
         await post(`${path}/suspend`, `System ${key} suspended: its appliance is refused.`, done);
       }
     }) }, "Suspend"));
+  }
+  if ("name" in system) {
+    buttons.push(el("button", { type: "button", onclick: () => act(async () => {
+      const edited = await editFields({
+        title: `Name and notes of ${key}`,
+        fields: [{ name: "name", label: "Name", value: system.name, maxLength: 100 }, { name: "notes", label: "Notes", value: system.notes, maxLength: 1000, multiline: true }],
+        confirmLabel: "Save",
+      });
+      if (!edited) return;
+      await call("PATCH", path, { body: edited });
+      done(`Name and notes of ${key} saved.`);
+    }) }, "Edit name and notes"));
   }
   const turnOn = !system.append_only;
   buttons.push(el("button", { type: "button", onclick: () => act(async () => {

@@ -16,7 +16,7 @@ const DEFAULT_THRESHOLD_DAYS = 3;
 
 /** The organisation view (#/org/{org}). */
 export async function systemsView({ main, trail, params: [org], state, keepState, stillCurrent, onProblem, reload }) {
-  showTrail(trail, [["Organisations", "#/"], [org, `#/org/${encodeURIComponent(org)}`]]);
+  showTrail(trail, [["Fleet health", "#/"], [org, `#/org/${encodeURIComponent(org)}`]]);
   const { items, complete } = await callAllPages(`/api/admin/organizations/${encodeURIComponent(org)}/systems`, "systems");
   if (!stillCurrent()) return;
 
@@ -74,6 +74,7 @@ export async function systemsView({ main, trail, params: [org], state, keepState
 
   const toolbar = el("div", { class: "toolbar" },
     el("a", { href: `#/org/${encodeURIComponent(org)}/audit` }, "Audit trail"),
+    may("admin") ? el("a", { href: `#/org/${encodeURIComponent(org)}/settings` }, "Settings") : null,
     may("admin") ? el("button", { type: "button", class: "primary", onclick: () => actionRunner(onProblem)(() => createSystem(org, reload)) }, "New system") : null);
 
   replace(

@@ -7,7 +7,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { readActivity } from "../../src/operator/system-activity";
-import { FaultInjector } from "./fault-bindings";
+import { FaultInjector, injectIntoLedger } from "./fault-bindings";
 import { basicAuthorization, keyOf, objectKeys, prefixOf, send } from "./helpers";
 import { legacyClient, newLegacySystem, ORIGIN, type LegacySystem } from "./legacy-helpers";
 import { newOperator } from "./operator-helpers";
@@ -113,14 +113,19 @@ describe("older protocol: one failing binding call", { timeout: 30_000 }, () => 
     expect(await removed.text()).toBe('{"result":"success"}');
   });
 
-  it("the delete's R2 call failing is 503 in the envelope (never {\"result\":\"success\"}) and the backup stays", async () => {
+  it("the delete's move into the recovery window failing is 503 in the envelope (never {\"result\":\"success\"}) and the backup stays", async () => {
     const system = await newLegacySystem();
     const put = await legacyClient(system).put("bytes", "backup-5.tar.gz.gpg");
     const id = ((await put.json()) as { id: string }).id;
-    const faults = new FaultInjector({ binding: "BACKUPS", method: "head", nth: "every", mode: "throw" });
-    const response = await legacyClient(system, { overrides: faults.operatorOverrides() }).remove(id);
-    expect(response.status).toBe(503);
-    expect(JSON.parse(await response.text())).toMatchObject({ code: 503 });
-    expect(await objectKeys(prefixOf(system))).toEqual([keyOf(system, id)]);
+    // The ledger moves the backup (get, put under the recovery prefix, delete): its copy's put fails.
+    await injectIntoLedger(new FaultInjector({ binding: "LEDGER.BACKUPS", method: "put", nth: "every", mode: "throw" }), system.org);
+    try {
+      const response = await legacyClient(system).remove(id);
+      expect(response.status).toBe(503);
+      expect(JSON.parse(await response.text())).toMatchObject({ code: 503 });
+      expect(await objectKeys(prefixOf(system))).toEqual([keyOf(system, id)]);
+    } finally {
+      await injectIntoLedger(new FaultInjector(), system.org);
+    }
   });
 });

@@ -42,18 +42,18 @@ describe("storage calls of each change", () => {
     const operator = await newOperator("admin", [f.org]);
     const patching = new FaultInjector();
     expect((await admin(operator, "PATCH", `/systems/${f.system.key}`, { append_only: true }, patching.operatorOverrides() as Overrides)).status).toBe(200);
-    // Token read; scope read (KV, cached); lease take; fresh read; KV put; index + audit batch; lease release; usage and the
+    // Token read; scope read (KV, cached); lease take; fresh read; KV puts (the legacy index entry, then the record); index + audit batch; lease release; usage and the
     // fleet fields (name, notes, activity, health) for the answer.
-    expect(tally(patching)).toEqual({ OPERATOR_DB: 5, SYSTEMS: 3, ORG_LEDGER: 1 });
+    expect(tally(patching)).toEqual({ OPERATOR_DB: 5, SYSTEMS: 4, ORG_LEDGER: 1 });
 
     const p = await systemWithThreeBackups();
     const purging = new FaultInjector();
     expect((await purgeSystem(storesOf(purging), ACTOR, p.system.key)).deleted).toBe(4);
-    expect(tally(purging)).toEqual({ OPERATOR_DB: 6, SYSTEMS: 3, ORG_LEDGER: 4, BACKUPS: 6 });
+    expect(tally(purging)).toEqual({ OPERATOR_DB: 6, SYSTEMS: 5, ORG_LEDGER: 4, BACKUPS: 6 });
 
     const m = await systemWithThreeBackups();
     const moving = new FaultInjector();
     expect((await moveSystem(storesOf(moving), ACTOR, m.system.key, newOrg())).backups).toBe(3);
-    expect(tally(moving)).toEqual({ OPERATOR_DB: 6, SYSTEMS: 2, ORG_LEDGER: 5, BACKUPS: 11 });
+    expect(tally(moving)).toEqual({ OPERATOR_DB: 6, SYSTEMS: 3, ORG_LEDGER: 5, BACKUPS: 11 });
   });
 });

@@ -114,6 +114,22 @@ describe("operator tokens in the console", () => {
     await screenshot(page, shots, "tokens", { fullPage: false });
     await checkViews("tokens");
   });
+
+  it("makes a token for every organisation, and finds its creation in the fleet-wide trail", async () => {
+    const { page } = rig;
+    await view("#/tokens");
+    await heading(page, "Operator tokens");
+    await page.getByRole("button", { name: "New token" }).click();
+    await page.locator("dialog[open]").getByLabel("Name").fill("fleet.prometheus");
+    await page.locator("dialog[open]").getByRole("button", { name: "Create token" }).click(); // every organisation is the default
+    await page.locator("dialog.secret-dialog[open]").getByRole("button", { name: /I have stored it/ }).click();
+    await page.locator("#view-notice", { hasText: "Token fleet.prometheus created (reader, every organisation)" }).waitFor();
+    await page.getByRole("link", { name: "Audit trail of tokens for every organisation" }).click();
+    await heading(page, "Audit trail of every organisation's tokens");
+    const row = page.locator("tbody tr", { has: page.locator("td[data-label=Target]", { hasText: "fleet.prometheus" }) });
+    expect(await row.locator("td[data-label=Action]").textContent()).toBe("token.create");
+    expect(await row.locator("td[data-label=Target] a").getAttribute("href")).toBe("#/tokens");
+  });
 });
 
 describe("operator tokens for an admin of some organisations", () => {

@@ -86,7 +86,10 @@ export async function measureFleetHealth(http, { log }) {
     systems,
     cron_empty_fleet: { calls: ops(emptyCron.calls), detail: emptyCron.calls.detail },
     health_step_empty_fleet: { calls: ops(emptyStep.calls), detail: emptyStep.calls.detail },
-    sweep_pages_per_1000: 2,
+    // The sweep's page and run sizes (src/operator/health-sweep.ts), and its design: one D1 read and one D1 batch a page.
+    sweep_page: emptyStep.result.sweep.page,
+    sweep_pages_per_run: emptyStep.result.sweep.pages_per_run,
+    sweep_calls_per_page: 2,
     first_pass: first,
     steady_pass: steady,
     admin_health: {

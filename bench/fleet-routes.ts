@@ -3,6 +3,7 @@
 // an appliance request replayed with one of its storage calls held back. Seeding is uncounted.
 
 import app from "../src/index";
+import { SWEEP_PAGE, SWEEP_PAGES_PER_RUN } from "../src/operator/health-sweep";
 import { evaluateHealth } from "../src/operator/maintenance";
 import { readActivity } from "../src/operator/system-activity";
 import { armProbe, countingEnv, disarmProbe, releaseProbe } from "./counting";
@@ -37,7 +38,8 @@ export async function fleetRoute(request: Request, env: Env, url: URL): Promise<
     case "POST /__bench/health-evaluation": {
       // The cron's health step (hourlyMaintenance's evaluateHealth), on the counted bindings.
       const { health, alerts } = await evaluateHealth(countingEnv(env), time);
-      return Response.json({ evaluated: health.evaluated, pass_ended: health.passEnded, transitions: health.transitions.length, alerts });
+      const sweep = { page: SWEEP_PAGE, pages_per_run: SWEEP_PAGES_PER_RUN };
+      return Response.json({ evaluated: health.evaluated, pass_ended: health.passEnded, transitions: health.transitions.length, alerts, sweep });
     }
     case "GET /__bench/activity":
       return Response.json(await readActivity(env.OPERATOR_DB, url.searchParams.get("key") ?? ""));

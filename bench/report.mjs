@@ -2,7 +2,6 @@
 // behind them, and the printed report. Medians and percentiles are the harness's nearest-rank ones.
 import { CONSOLE_BUDGET_GZIP_BYTES, WORKER_BUDGET_GZIP_BYTES } from "../scripts/harness/bundle-weights.mjs";
 import { median, percentile, round } from "../scripts/harness/statistics.mjs";
-import { SWEEP_PAGE, SWEEP_PAGES_PER_RUN } from "../src/operator/health-sweep.ts";
 
 /** One target row: `met` follows from the comparison, never set by hand. */
 function target(name, value, unit, op, bound, baseline) {
@@ -36,8 +35,8 @@ export function benchResult({ plan, bundle, consoleAssets, calls, listWaits, mem
     target("admin_health_ops", fleet.admin_health.operations, "storage calls", "=", fleet.admin_health.scoped_operations,
       `the same page (?limit=${fleet.admin_health.page_limit}) for a token scoped to ${fleet.admin_health.scoped_organizations} of the ${fleet.organizations} organisations: 1 D1 token row, 1 D1 page, 2 ledger calls per organisation`),
     target("health_sweep_100k_calls", fleet.steady_pass.calls, "storage calls", "<=", healthSweepBound(fleet),
-      `the cron's health step on an empty fleet (${fleet.health_step_empty_fleet.calls} a run) + ${fleet.sweep_pages_per_1000} D1 calls per ${SWEEP_PAGE} systems; ${fleet.systems} systems in ${fleet.organizations} organisations`),
-    target("health_sweep_100k_runs", fleet.steady_pass.runs, "cron runs", "<=", Math.ceil(fleet.systems / (SWEEP_PAGE * SWEEP_PAGES_PER_RUN)), `${SWEEP_PAGES_PER_RUN} pages of ${SWEEP_PAGE} systems a run`),
+      `the cron's health step on an empty fleet (${fleet.health_step_empty_fleet.calls} a run) + ${fleet.sweep_calls_per_page} D1 calls per ${fleet.sweep_page} systems; ${fleet.systems} systems in ${fleet.organizations} organisations`),
+    target("health_sweep_100k_runs", fleet.steady_pass.runs, "cron runs", "<=", Math.ceil(fleet.systems / (fleet.sweep_page * fleet.sweep_pages_per_run)), `${fleet.sweep_pages_per_run} pages of ${fleet.sweep_page} systems a run`),
     target("ledger_reserve_200k_vs_empty", ledger.ratio, "ratio of reserve+release/s", ">=", 0.8, "the same calls on an organisation with no backups"),
   ];
   const latencyOf = (ms) => ({ p50: round(percentile(ms, 50), 1), p99: round(percentile(ms, 99), 1), n: ms.length });
@@ -102,7 +101,7 @@ export function benchResult({ plan, bundle, consoleAssets, calls, listWaits, mem
 
 /** The most storage calls a pass of the health step may make: an empty fleet's per run, plus a read and a write per page of systems. */
 export function healthSweepBound(fleet) {
-  return fleet.health_step_empty_fleet.calls * fleet.steady_pass.runs + fleet.sweep_pages_per_1000 * Math.ceil(fleet.systems / SWEEP_PAGE);
+  return fleet.health_step_empty_fleet.calls * fleet.steady_pass.runs + fleet.sweep_calls_per_page * Math.ceil(fleet.systems / fleet.sweep_page);
 }
 
 /** The human-readable report: the targets table, then the figures. */

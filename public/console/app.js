@@ -5,7 +5,8 @@
 //   #/org/{org}/settings    an organisation's settings (admin)
 //   #/org/{org}             an organisation's systems
 //   #/org/{org}/audit       an organisation's audit trail
-//   #/system/{key}          a system and its backups
+//   #/system/{key}          a system, its backups and its recoverable backups (?backup=ID marks one)
+//   #/tokens                operator tokens (admin)
 // A view's sort, filter and page follow its path as a query (#/org/acme?sort=-backups&page=2), kept
 // with history.replaceState, so Back, reload and bookmarks come back to the same place.
 
@@ -19,6 +20,7 @@ import { settingsView } from "./views/settings.js";
 import { organizationsView } from "./views/organizations.js";
 import { systemView } from "./views/system.js";
 import { systemsView } from "./views/systems.js";
+import { tokensView } from "./views/tokens.js";
 
 const main = document.getElementById("main");
 const trail = document.getElementById("trail");
@@ -32,6 +34,7 @@ const ROUTES = [
   [/^#\/org\/([^/]+)$/, () => systemsView],
   [/^#\/org\/([^/]+)\/audit$/, () => auditView],
   [/^#\/system\/([^/]+)$/, () => systemView],
+  [/^#\/tokens$/, () => tokensView],
 ];
 
 /** Draws the view of the current URL fragment (or the sign-in form). */

@@ -9,7 +9,7 @@ let dialogCount = 0;
  * Opens a modal dialog built by `build(dialog, id, finish)`. With `guard(dialog)`, Escape (or any
  * close that is not `finish`) does not close it: `guard` is called instead, to ask first.
  */
-function openDialog(build, { guard } = {}) {
+export function openDialog(build, { guard } = {}) {
   const opener = document.activeElement;
   const id = `dialog-${++dialogCount}`;
   return new Promise((resolve) => {
@@ -58,17 +58,21 @@ export function confirmAction({ title, body, confirmLabel, danger = true }) {
   });
 }
 
+const APPLIANCE_WARNING = "This secret is shown only now. It is not stored anywhere readable and will not be shown again: copy it into the appliance or a password manager before closing.";
+const APPLIANCE_LOSS = "Close without the secret? It cannot be shown again, and the appliance stays locked out until it is given this secret (or the secret is rotated again).";
+
 /**
- * Shows a new credential once, with copy buttons and a warning; the values leave the page when it closes.
+ * Shows a new credential once, with copy buttons and a warning; the values leave the page when it
+ * closes. `warning` and `loss` (the question Escape asks) default to an appliance's secret.
  * @example await showSecretOnce({ title: "System created", fields: [["System key", key], ["System secret", secret]] })
  */
-export function showSecretOnce({ title, fields, note }) {
+export function showSecretOnce({ title, fields, note, warning = APPLIANCE_WARNING, loss = APPLIANCE_LOSS }) {
   return openDialog((dialog, id, finish) => {
     dialog.classList.add("secret-dialog");
     const close = el("button", { type: "button", class: "primary secret-close", onclick: () => finish(true) }, "I have stored it — close");
     append(dialog, [
       el("h2", { id: `${id}-title` }, title),
-      el("p", { id: `${id}-body`, class: "warning", role: "alert" }, "This secret is shown only now. It is not stored anywhere readable and will not be shown again: copy it into the appliance or a password manager before closing."),
+      el("p", { id: `${id}-body`, class: "warning", role: "alert" }, warning),
       el("dl", { class: "secret-fields" }, fields.map(([label, value]) => [
         el("dt", {}, label),
         el("dd", {}, el("code", { class: "secret-value" }, value), copyButton("Copy", () => value, `Copy ${label.toLowerCase()}`)),
@@ -77,18 +81,18 @@ export function showSecretOnce({ title, fields, note }) {
       el("div", { class: "actions" }, close),
     ]);
     queueMicrotask(() => dialog.querySelector(".copy")?.focus());
-  }, { guard: askBeforeClosing });
+  }, { guard: (dialog) => askBeforeClosing(dialog, loss) });
 }
 
 /** Escape on a secret shown once: ask whether to close, since the secret cannot be shown again. */
-function askBeforeClosing(dialog) {
+function askBeforeClosing(dialog, loss) {
   if (dialog.querySelector(".close-question")) return dialog.querySelector(".close-question button")?.focus();
   const keep = el("button", { type: "button", class: "primary", onclick: () => {
     question.remove();
     dialog.querySelector(".copy")?.focus();
   } }, "Keep it open");
   const question = el("div", { class: "close-question warning", role: "alert" },
-    el("p", {}, "Close without the secret? It cannot be shown again, and the appliance stays locked out until it is given this secret (or the secret is rotated again)."),
+    el("p", {}, loss),
     el("div", { class: "actions" }, keep, el("button", { type: "button", class: "danger", onclick: () => dialog.querySelector(".secret-close")?.click() }, "Close anyway")));
   dialog.querySelector(".actions").before(question);
   keep.focus();

@@ -106,3 +106,17 @@ export function actionRunner(onProblem) {
     }
   };
 }
+
+let pendingNotice = null;
+
+/** Keeps a message for the next drawing of a view (after an action that redraws it), where it stays until the next view. */
+export function keepNotice(message) {
+  pendingNotice = message;
+}
+
+/** The kept message as a notice (role=status), once; null when there is none. */
+export function takeNotice() {
+  const message = pendingNotice;
+  pendingNotice = null;
+  return message ? el("p", { class: "notice done", role: "status", id: "view-notice" }, message) : null;
+}

@@ -5,6 +5,7 @@
 import { callAllPages } from "../api.js";
 import { el, emptyState, pageHeading, replace, showTrail } from "../elements.js";
 import { ageMs, ageText, bytesText, exactBytes, percentText, timeText } from "../quantities.js";
+import { may } from "../session.js";
 import { parsePage, parseSort, rowsTable } from "../table.js";
 
 const STATES = ["refused", "never", "stale", "ok", "suspended", "retired"];
@@ -54,7 +55,7 @@ export async function healthView({ main, trail, state, keepState, stillCurrent }
   replace(
     main,
     pageHeading("Fleet health"),
-    el("p", { class: "toolbar" }, el("a", { href: "#/orgs" }, "All organisations")),
+    el("p", { class: "toolbar" }, el("a", { href: "#/orgs" }, "All organisations"), may("admin") ? el("a", { href: "#/tokens" }, "Operator tokens") : null),
     rows.length === 0
       ? emptyState("Your token sees no organisation yet, or the hourly evaluation has not run since the first system was created.")
       : [

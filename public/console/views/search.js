@@ -26,7 +26,7 @@ export async function searchView({ main, trail, state, stillCurrent }) {
       { key: "system_key", label: "System", cell: (row) => el("a", { href: `#/system/${encodeURIComponent(row.system_key)}` }, row.system_key) },
       { key: "name", label: "Name", cell: (row) => row.name ?? "–" },
       { key: "organization_id", label: "Organisation", cell: (row) => el("a", { href: `#/org/${encodeURIComponent(row.organization_id)}` }, row.organization_id) },
-      { key: "status", label: "Status", cell: (row) => el("span", { class: "badges" }, statusBadge(row.status), healthBadge(row, 7)) },
+      { key: "status", label: "Status", cell: (row) => el("span", { class: "badges" }, statusBadge(row.status), healthBadge(row)) },
       { key: "last_backup_at", label: "Newest backup", numeric: true, value: (row) => -ageMs(row.last_backup_at), cell: (row) => (row.last_backup_at ? `${ageText(ageMs(row.last_backup_at))} ago` : "never") },
     ],
   });

@@ -1,36 +1,36 @@
 // An organisation's systems: status and health (which says why: "silent 33 days"), append-only,
-// backups, bytes and the age of the newest backup, marked when older than a threshold the operator
-// sets (kept in this browser). Every system of the organisation is loaded, so sorting and filtering
-// cover all of them; the most silent come first. Filter, sort and page live in the URL.
+// backups, bytes and the age of the newest backup, marked when the vault counts the system silent
+// (against the organisation's stale_after_days, the same judgement as its alerts and the fleet's
+// health). Every system of the organisation is loaded, so sorting and filtering cover all of them;
+// the most silent come first. Filter, sort and page live in the URL.
 
 import { call, callAllPages } from "../api.js";
 import { confirmAction, showSecretOnce } from "../dialogs.js";
 import { actionRunner, announce, el, emptyState, pageHeading, replace, showTrail } from "../elements.js";
-import { healthBadge, statusBadge } from "../health.js";
-import { ageMs, ageText, bytesText, daysMs, exactBytes, timeText } from "../quantities.js";
+import { healthBadge, healthState, needsAttention, statusBadge } from "../health.js";
+import { ageMs, ageText, bytesText, exactBytes, timeText } from "../quantities.js";
 import { may } from "../session.js";
 import { parsePage, parseSort, rowsTable } from "../table.js";
-
-const THRESHOLD_KEY = "vault.stale-after-days";
-const DEFAULT_THRESHOLD_DAYS = 3;
 
 /** The organisation view (#/org/{org}). */
 export async function systemsView({ main, trail, params: [org], state, keepState, stillCurrent, onProblem, reload }) {
   showTrail(trail, [["Fleet health", "#/"], [org, `#/org/${encodeURIComponent(org)}`]]);
-  const { items, complete } = await callAllPages(`/api/admin/organizations/${encodeURIComponent(org)}/systems`, "systems");
+  const [{ items, complete }, settings] = await Promise.all([
+    callAllPages(`/api/admin/organizations/${encodeURIComponent(org)}/systems`, "systems"),
+    // The threshold itself is an admin's setting (others are told the vault's judgement only).
+    may("admin") ? call("GET", `/api/admin/organizations/${encodeURIComponent(org)}/settings`).catch(() => null) : null,
+  ]);
   if (!stillCurrent()) return;
 
-  let thresholdDays = storedThreshold();
-  const isStale = (row) => row.status === "active" && ageMs(row.last_backup_at) > daysMs(thresholdDays);
+  const isStale = (row) => healthState(row) === "stale";
   const filter = el("input", { id: "system-filter", type: "search", autocomplete: "off", placeholder: "system key, id or name", value: state.get("q") ?? "" });
   const status = el("select", { id: "status-filter" }, ["all", "active", "suspended", "deleted", "unregistered"].map((s) => el("option", { value: s, selected: s === state.get("status") }, s === "all" ? "any status" : s === "deleted" ? "retired" : s)));
   const staleOnly = el("input", { id: "stale-only", type: "checkbox", checked: state.get("stale") === "1" });
-  const threshold = el("input", { id: "stale-days", type: "number", min: "1", max: "365", step: "1", value: String(thresholdDays), inputmode: "numeric" });
 
   const now = Date.now();
   const columns = [
       { key: "system_key", label: "System", cell: (row) => el("a", { href: `#/system/${encodeURIComponent(row.system_key)}` }, row.system_key, row.name ? el("span", { class: "system-name" }, row.name) : null) },
-      { key: "status", label: "Status", cell: (row) => el("span", { class: "badges" }, statusBadge(row.status), healthBadge(row, thresholdDays, now)) },
+      { key: "status", label: "Status", cell: (row) => el("span", { class: "badges" }, statusBadge(row.status), healthBadge(row, now)) },
       { key: "append_only", label: "Append-only", cell: (row) => (row.append_only ? "yes" : "no") },
       { key: "backups", label: "Backups", numeric: true },
       { key: "bytes_used", label: "Bytes", numeric: true, cell: (row) => el("span", { title: exactBytes(row.bytes_used) }, bytesText(row.bytes_used)) },
@@ -53,24 +53,14 @@ export async function systemsView({ main, trail, params: [org], state, keepState
     const needle = filter.value.trim().toLowerCase();
     table.show(items.filter((row) =>
       (status.value === "all" || row.status === status.value) &&
-      (!staleOnly.checked || isStale(row)) &&
+      (!staleOnly.checked || needsAttention(row)) &&
       (!needle || [row.system_key, row.system_id, row.name, row.legacy_id].some((v) => String(v ?? "").toLowerCase().includes(needle)))), { firstPage });
     if (firstPage) tableState = { ...tableState, page: 1 };
     remember(tableState);
-    staleCount.textContent = `${items.filter(isStale).length} active system(s) without a backup in the last ${thresholdDays} day(s).`;
+    staleCount.textContent = attentionText(items, settings?.stale_after_days);
   };
   const staleCount = el("p", { class: "hint", id: "stale-count" });
   for (const control of [filter, status, staleOnly]) control.addEventListener("input", () => apply(true));
-  threshold.addEventListener("change", () => {
-    const days = Number(threshold.value);
-    if (!Number.isInteger(days) || days < 1 || days > 365) {
-      threshold.value = String(thresholdDays);
-      return announce("The threshold is a whole number of days from 1 to 365.");
-    }
-    thresholdDays = days;
-    localStorage.setItem(THRESHOLD_KEY, String(days));
-    apply();
-  });
 
   const toolbar = el("div", { class: "toolbar" },
     el("a", { href: `#/org/${encodeURIComponent(org)}/audit` }, "Audit trail"),
@@ -87,8 +77,7 @@ export async function systemsView({ main, trail, params: [org], state, keepState
           el("div", { class: "controls" },
             el("span", {}, el("label", { for: "system-filter" }, "Filter"), filter),
             el("span", {}, el("label", { for: "status-filter" }, "Status"), status),
-            el("span", {}, staleOnly, el("label", { for: "stale-only" }, "Only stale")),
-            el("span", {}, el("label", { for: "stale-days" }, "Stale after (days)"), threshold)),
+            el("span", {}, staleOnly, el("label", { for: "stale-only" }, "Only those needing attention"))),
           staleCount,
           complete ? null : el("p", { class: "hint" }, `Showing the first ${items.length} systems.`),
           table.element,
@@ -106,9 +95,13 @@ function newestBackupCell(row, stale) {
     stale ? el("span", { class: "visually-hidden" }, " (stale)") : null);
 }
 
-function storedThreshold() {
-  const days = Number(localStorage.getItem(THRESHOLD_KEY));
-  return Number.isInteger(days) && days >= 1 && days <= 365 ? days : DEFAULT_THRESHOLD_DAYS;
+/** How many systems need attention, and why, as the vault judged them (with the threshold, for an admin who may read it). */
+function attentionText(items, staleAfterDays) {
+  const count = (state) => items.filter((row) => healthState(row) === state).length;
+  const threshold = staleAfterDays ? `${staleAfterDays} day(s), this organisation's setting` : "this organisation's threshold";
+  const [stale, never, refused] = [count("stale"), count("never"), count("refused")];
+  if (!stale && !never && !refused) return `No system needs attention: every active system gave a sign of life within ${threshold}.`;
+  return `${stale + never + refused} system(s) need attention: ${stale} silent for longer than ${threshold}, ${never} never backed up, ${refused} with their last upload refused.`;
 }
 
 /** Creates a system (admin) and shows its secret once; then reloads the list. */

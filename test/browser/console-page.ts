@@ -44,6 +44,7 @@ export async function heading(page: Page, expected: string | RegExp): Promise<vo
 /** Opens the console signed out, and signs in with the keyboard alone (the token field has the focus). */
 export async function signIn(page: Page, origin: string, token: string): Promise<void> {
   await page.goto(`${origin}/console/`);
+  await page.locator("#token, #who:not([hidden])").first().waitFor(); // signed out, or known to be signed in
   if (await page.locator("#who").isVisible()) await page.getByRole("button", { name: "Sign out" }).click();
   await page.locator("#token").waitFor();
   await page.keyboard.type(token);

@@ -78,6 +78,7 @@ describe("the recovery window in the console", () => {
       await page.route("**/recoverable/*/restore", (route) => route.fulfill({ status, contentType: "application/json", body: JSON.stringify({ code: status, message, data: null }) }));
       try {
         await page.goto(systemUrl(kept.system_key));
+        await page.reload(); // drawn afresh, without the previous refusal
         await heading(page, `System ${kept.system_key}`);
         await page.getByRole("button", { name: `Restore ${victim.filename}` }).click();
         const alert = page.locator("#action-problem");
@@ -171,6 +172,18 @@ describe("the recovery window in the console", () => {
     await page.locator("#recoverable").scrollIntoViewIfNeeded();
     await screenshot(page, shots, "recoverable", { fullPage: false });
     await checkViews(page, "recoverable");
+  });
+
+  it("shows on the fleet's health what each organisation's recovery window holds, beside its storage", async () => {
+    const { page } = rig;
+    // The hourly evaluation lists the organisation; the recoverable bytes are read live with each page.
+    const cron = await fetch(`${rig.vault.origin}/cdn-cgi/local/scheduled?cron=${encodeURIComponent("17 * * * *")}&time=${Date.now()}`);
+    await cron.arrayBuffer();
+    expect(cron.status).toBe(200);
+    await page.goto(`${rig.vault.origin}/console/#/`);
+    await page.reload();
+    await heading(page, "Fleet health");
+    expect(await page.locator(`tr[data-key="${ORG}"] .recoverable`).textContent()).toBe(`+ ${(backups[1]!.bytes.length / 1024).toFixed(1)} KiB recoverable`);
   });
 });
 

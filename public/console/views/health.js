@@ -25,7 +25,10 @@ export async function healthView({ main, trail, state, keepState, stillCurrent }
     { key: "attention", label: "Need attention", numeric: true, cell: (row) => row.attention ? el("strong", { class: "stale" }, String(row.attention)) : "0" },
     ...STATES.map((s) => ({ key: s, label: s === "never" ? "Never" : s[0].toUpperCase() + s.slice(1), numeric: true, value: (row) => row.systems?.[s] ?? 0 })),
     { key: "most_silent", label: "Most silent", value: (row) => (row.most_silent ? -ageMs(row.most_silent.silent_since) : null), cell: mostSilentCell },
-    { key: "bytes_used", label: "Storage used", numeric: true, cell: (row) => el("span", { title: exactBytes(row.bytes_used ?? 0), class: "nowrap" }, bytesText(row.bytes_used ?? 0), row.quota_bytes ? ` (${percentText(row.bytes_used ?? 0, row.quota_bytes)})` : "") },
+    { key: "bytes_used", label: "Storage used", numeric: true, cell: (row) => el("span", {},
+      el("span", { title: exactBytes(row.bytes_used ?? 0), class: "nowrap" }, bytesText(row.bytes_used ?? 0), row.quota_bytes ? ` (${percentText(row.bytes_used ?? 0, row.quota_bytes)})` : ""),
+      // What the recovery window holds: not counted against the quota, erased when the window ends.
+      row.recoverable_bytes ? el("span", { class: "hint recoverable", title: exactBytes(row.recoverable_bytes) }, `+ ${bytesText(row.recoverable_bytes)} recoverable`) : null) },
   ];
   let tableState = { sort: state.get("sort") ?? "", page: parsePage(state.get("page")) + 1 };
   const remember = () => keepState({ q: filter.value.trim(), troubled: troubledOnly.checked ? "1" : "", sort: tableState.sort, page: tableState.page > 1 ? tableState.page : "" });

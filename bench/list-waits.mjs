@@ -5,15 +5,18 @@
 // system with the same backups, so that each records its last-seen hour.
 import { billed } from "./billing.mjs";
 
+/** The appliance API's list; `protocol` may name another list of the same backups (path, credentials, how to read the answer). */
+export const APPLIANCE_LIST = { path: "/api/systems/backups", auth: (sys) => sys.auth, backupsOf: (body) => body.data.backups };
+
 /** Counts and classifies the calls of a first-of-the-hour list of `backups` backups; returns the figures. */
-export async function measureListWaits(bench, http, { backups }) {
+export async function measureListWaits(bench, http, { backups, protocol = APPLIANCE_LIST }) {
   const replay = async (hold) => {
     const sys = await bench.newSystem("bench-waits");
     await bench.seedBackups(sys, backups);
-    const res = await http.request("GET", `/__bench/waits/api/systems/backups${hold === null ? "" : `?hold=${hold}`}`, { headers: { Authorization: sys.auth }, keep: true });
+    const res = await http.request("GET", `/__bench/waits${protocol.path}${hold === null ? "" : `?hold=${hold}`}`, { headers: { Authorization: protocol.auth(sys) }, keep: true });
     if (res.status !== 200) throw new Error(`list replay: ${res.status} ${res.text}`);
     const replayed = JSON.parse(res.text);
-    const listed = replayed.status === 200 ? JSON.parse(replayed.body).data.backups.length : -1;
+    const listed = replayed.status === 200 ? protocol.backupsOf(JSON.parse(replayed.body)).length : -1;
     if (listed !== backups) throw new Error(`list replay (hold ${hold}) answered ${replayed.status} with ${listed} backups, expected ${backups}`);
     return { sys, ...replayed };
   };

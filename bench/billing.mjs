@@ -18,6 +18,7 @@ export const PRICES_PER_MILLION = {
   do_request: 0.15,
   // D1 bills rows, not queries: rows read beyond 25 billion a month, rows written beyond 50 million.
   d1_query: 0,
+  d1_statements: 0,
   d1_rows_read: 0.001,
   d1_rows_written: 1.0,
 };
@@ -48,14 +49,14 @@ const BILLING_CLASS = {
  * Durable Object requests, and the list price of a million such calls.
  */
 export function billed(counters) {
-  const out = { binding_calls: 0, kv_read: 0, kv_write: 0, kv_delete: 0, kv_list: 0, r2_class_a: 0, r2_class_b: 0, r2_free: 0, do_request: 0, d1_query: 0, d1_rows_read: 0, d1_rows_written: 0 };
+  const out = { binding_calls: 0, kv_read: 0, kv_write: 0, kv_delete: 0, kv_list: 0, r2_class_a: 0, r2_class_b: 0, r2_free: 0, do_request: 0, d1_query: 0, d1_statements: 0, d1_rows_read: 0, d1_rows_written: 0 };
   for (const [name, n] of Object.entries(counters)) {
     if (name.startsWith("do.")) {
       out.do_request += n;
       continue;
     }
-    if (name === "d1.rows_read" || name === "d1.rows_written") {
-      out[name.replace(".", "_")] += n; // what D1 bills; not calls
+    if (name === "d1.rows_read" || name === "d1.rows_written" || name === "d1.statements") {
+      out[name.replace(".", "_")] += n; // what D1 bills, and the statements a batch carried; not calls
       continue;
     }
     const cls = BILLING_CLASS[name.replace(/^ledger\./, "")];

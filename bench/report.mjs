@@ -13,13 +13,14 @@ function target(name, value, unit, op, bound, baseline) {
  * The targets and the figures of a run, from each scenario's raw measurements (scenarios.mjs),
  * the bundle size, the binding calls and the run's setup.
  */
-export function benchResult({ plan, bundle, consoleAssets, calls, memory, latency, list, legacyList, upload, smallUploads, download, ledger, admin, setup }) {
+export function benchResult({ plan, bundle, consoleAssets, calls, listWaits, memory, latency, list, legacyList, upload, smallUploads, download, ledger, admin, fleet, setup }) {
   const med = (rounds, pick, digits) => round(median(rounds.map(pick)), digits);
   const listRatio = med(list, (r) => r.ratio, 3);
   const rssGrowth = median(memory.api.map((r) => r.growth));
   const targets = [
     target("list_vs_baseline", listRatio, "ratio of req/s", ">=", 0.85, "bare route: the same KV read and R2 listing with metadata"),
-    target("list_subrequests", calls[`list (${plan.list.backups} backups)`].binding_calls, "binding calls", "=", 2, "minimum: 1 KV read + 1 R2 list"),
+    target("list_subrequests", listWaits.blocking, "blocking calls", "=", 2, `minimum: 1 KV read + 1 R2 list; the system's first call of the hour (last_seen_at recorded), ${listWaits.backups} backups`),
+    target("list_background_calls", listWaits.background, "calls", "<=", 1, "the last-seen write (D1, ctx.waitUntil), once per system, hour and isolate; the response does not wait for it"),
     target("upload_vs_raw_put", med(upload, (r) => r.ratio, 3), "ratio of MiB/s", ">=", 0.45, "bare route: request body straight into R2.put"),
     target("upload_rss_growth_mib", rssGrowth, "MiB", "<=", 32, `workerd RSS just before each 100 MiB upload (median of ${memory.api.length}, after a warm-up)`),
     target("download_vs_raw_get", med(download, (r) => r.ratio, 3), "ratio of MiB/s", ">=", 0.9, "bare route: R2.get body streamed"),
@@ -34,6 +35,11 @@ export function benchResult({ plan, bundle, consoleAssets, calls, memory, latenc
     target("legacy_list_subrequests", calls[`legacy list (${plan.list.backups} backups)`].binding_calls, "binding calls", "=", 2, "minimum: 1 KV read (the legacy index entry) + 1 R2 list"),
     target("legacy_small_upload_class_a_ops", calls["legacy upload 64 KiB (PUT)"].r2_class_a, "R2 Class A", "=", 1, "64 KiB by PUT (curl --upload-file): one verified put"),
     target("legacy_list_vs_list", med(legacyList, (r) => r.ratio, 3), "ratio of req/s", ">=", 0.95, "the appliance API's list of the same system, same run"),
+    target("admin_health_ops", fleet.admin_health.operations, "storage calls", "=", fleet.admin_health.scoped_operations,
+      `the same page (?limit=${fleet.admin_health.page_limit}) for a token scoped to ${fleet.admin_health.scoped_organizations} of the ${fleet.organizations} organisations: 1 D1 token row, 1 D1 page, 2 ledger calls per organisation`),
+    target("health_sweep_100k_calls", fleet.steady_pass.calls, "storage calls", "<=", healthSweepBound(fleet),
+      `the cron's health step on an empty fleet (${fleet.health_step_empty_fleet.calls} a run) + ${fleet.sweep_calls_per_page} D1 calls per ${fleet.sweep_page} systems; ${fleet.systems} systems in ${fleet.organizations} organisations`),
+    target("health_sweep_100k_runs", fleet.steady_pass.runs, "cron runs", "<=", Math.ceil(fleet.systems / (fleet.sweep_page * fleet.sweep_pages_per_run)), `${fleet.sweep_pages_per_run} pages of ${fleet.sweep_page} systems a run`),
     target("ledger_reserve_200k_vs_empty", ledger.ratio, "ratio of reserve+release/s", ">=", 0.8, "the same calls on an organisation with no backups"),
   ];
   const latencyOf = (ms) => ({ p50: round(percentile(ms, 50), 1), p99: round(percentile(ms, 99), 1), n: ms.length });
@@ -88,11 +94,18 @@ export function benchResult({ plan, bundle, consoleAssets, calls, memory, latenc
       parts: Object.fromEntries(bundle.parts.map((p) => [p.part, { minified_kib: round(p.bytes / 1024, 1), gzip_kib: round(p.gzipBytes / 1024, 1) }])),
     },
     console: { gzip_kib: round(consoleAssets.total / 1024, 1), files: Object.keys(consoleAssets.perFile).length },
-    binding_calls: calls,
+    binding_calls: { ...calls, [`list (${listWaits.backups} backups), the system's first call of the hour`]: { ...listWaits.billed, minimum: 2 } },
+    list_waits: listWaits,
+    fleet_health: fleet,
     list_1000_subrequests: calls[`list (${plan.bigList.backups} backups)`].binding_calls,
     setup,
   };
   return { targets, figures };
+}
+
+/** The most storage calls a pass of the health step may make: an empty fleet's per run, plus a read and a write per page of systems. */
+export function healthSweepBound(fleet) {
+  return fleet.health_step_empty_fleet.calls * fleet.steady_pass.runs + fleet.sweep_calls_per_page * Math.ceil(fleet.systems / fleet.sweep_page);
 }
 
 /** The human-readable report: the targets table, then the figures. */
@@ -126,6 +139,14 @@ export function formatReport({ targets, figures }) {
   out.push(
     `  warm-up, first of each on this runtime: bare put +${r.warm_up.bare_put_first.growth}, bare verified copy +${r.warm_up.bare_copy.growth}, API upload +${r.warm_up.api_first.growth}, with a client digest +${r.warm_up.api_client_digest_first.growth}; control that buffers the body: +${r.control_buffered_put.growth} MiB`,
   );
+  const w = f.list_waits;
+  out.push(`list, its system's first call of the hour: ${w.calls.map((c) => `${c.call} ${c.blocking ? "blocking" : "background"}`).join(", ")} (last_seen_at ${w.last_seen_at})`);
+  const h = f.fleet_health;
+  const passLine = (p) => `${p.calls} storage calls in ${p.runs} run(s) (${p.d1_statements} D1 statements), ${p.d1_rows_read} D1 rows read, ${p.d1_rows_written} written, ${p.transitions} transitions, ${p.alerts_queued} alerts queued`;
+  out.push(`cron health step over ${h.systems} systems in ${h.organizations} organisations: first pass ${passLine(h.first_pass)}; the next hour ${passLine(h.steady_pass)}`);
+  out.push(`  the cron's whole run on an empty fleet: ${h.cron_empty_fleet.calls} storage calls (${Object.entries(h.cron_empty_fleet.detail).map(([k, v]) => `${k} ${v}`).join(", ")})`);
+  const a = h.admin_health;
+  out.push(`GET /api/admin/health?limit=${a.page_limit} over ${h.organizations} organisations: ${a.operations} storage calls (${a.d1_queries} D1 queries reading ${a.d1_rows_read} rows, ${a.do_requests} ledger calls); scoped to ${a.scoped_organizations}: ${a.scoped_operations} (${a.scoped_d1_rows_read} rows read)`);
   out.push(`bundle: ${f.bundle.raw_kib} KiB minified, ${f.bundle.gzip_kib} KiB gzipped (${f.bundle.files.join(", ")}); by part, minified / share of gzipped:`);
   out.push(`  ${Object.entries(f.bundle.parts).map(([part, w]) => `${part} ${w.minified_kib} / ${w.gzip_kib}`).join(", ")} KiB`);
   out.push(`console: ${f.console.gzip_kib} KiB gzipped (${f.console.files} files, each gzipped on its own)`);

@@ -14,6 +14,8 @@ import { wranglerVersion } from "../scripts/harness/wrangler.mjs";
 import { operatorDb } from "../scripts/lib/d1.mjs";
 import { kvTarget } from "../scripts/lib/kv.mjs";
 import { measureAdminListing } from "./admin.mjs";
+import { measureFleetHealth } from "./fleet-health.mjs";
+import { measureListWaits } from "./list-waits.mjs";
 import { bodyOf, httpClient, MiB } from "./load.mjs";
 import { benchResult, formatReport } from "./report.mjs";
 import { startBenchWorker } from "./runtime.mjs";
@@ -66,6 +68,9 @@ async function main() {
   const bench = benchWorkerClient(http);
   const run = { bench, pid: worker.pid, within };
 
+  // First, on the fresh state: the index then holds exactly the fleet this scenario seeds.
+  const fleet = await measureFleetHealth(http, { log });
+
   log("seeding systems");
   const listSys = await bench.newSystem("bench-list");
   for (let i = 0; i < PLAN.list.backups; i++) await bench.upload(listSys, bodyOf(1024, `list-${i}`));
@@ -85,6 +90,8 @@ async function main() {
 
   log("counting binding calls per operation");
   const calls = await countBindingCalls(run, { countSys, listSys, bigSys }, PLAN);
+  log("the list's calls, blocking or in the background, on its system's first call of the hour");
+  const listWaits = await measureListWaits(bench, http, { backups: PLAN.list.backups });
   log("latency: list and 1 KiB uploads, one request at a time");
   const latency = await measureLatency(run, { listSys, latSys }, PLAN.latency);
   log(`small uploads: ${PLAN.small.rounds} rounds of ${PLAN.small.perRound} × 64 KiB each way, then ${PLAN.small.fixedCosts} to time each binding call`);
@@ -117,7 +124,7 @@ async function main() {
     node: process.version,
     seconds,
   };
-  const result = benchResult({ plan: PLAN, bundle, consoleAssets, calls, memory, latency, list, legacyList, upload, smallUploads, download, ledger, admin, setup });
+  const result = benchResult({ plan: PLAN, bundle, consoleAssets, calls, listWaits, memory, latency, list, legacyList, upload, smallUploads, download, ledger, admin, fleet, setup });
   process.stdout.write(formatReport(result) + "\n");
   if (JSON_OUTPUT) process.stdout.write(JSON.stringify(result) + "\n");
   return result.targets.every((t) => t.met) ? 0 : 1;

@@ -10,134 +10,9 @@ import { newBackupId } from "../src/backups/ids";
 import { backupKey, systemPrefix } from "../src/backups/keys";
 import type { StoredCustomMetadata } from "../src/backups/store";
 import { rfc3339 } from "../src/platform/time";
+import { calls, countingEnv, waited } from "./counting";
+import { fleetRoute } from "./fleet-routes";
 import { seedOperatorFleet, type OperatorFleet } from "./seeding";
-
-/** Calls per binding method since the last reset, keyed `kv.get`, `r2.put`, `do.reserve`, … */
-const calls = new Map<string, number>();
-/** Milliseconds spent waiting for each binding method since the last reset (workerd's clock moves on I/O). */
-const waited = new Map<string, number>();
-
-function count(name: string, n = 1): void {
-  calls.set(name, (calls.get(name) ?? 0) + n);
-}
-
-/** Counts a call and adds the time until its promise settles to `waited`. */
-function timed<T>(name: string, n: number, call: () => T): T {
-  count(name, n);
-  const started = Date.now();
-  const result = call();
-  Promise.resolve(result).then(
-    () => waited.set(name, (waited.get(name) ?? 0) + Date.now() - started),
-    () => {},
-  );
-  return result;
-}
-
-/** Wraps an object so that calls of the named methods are counted as `<scope>.<method>`. */
-function counted<T extends object>(target: T, scope: string, methods: readonly string[], wrapResult?: Record<string, (result: any) => unknown>): T {
-  return new Proxy(target, {
-    get(t, prop) {
-      const value = Reflect.get(t, prop, t);
-      if (typeof value !== "function") return value;
-      if (typeof prop !== "string" || !methods.includes(prop)) return value.bind(t);
-      return (...args: unknown[]) => {
-        // A batch delete removes (and bills) each key: count keys, not calls.
-        const result = timed(`${scope}.${prop}`, prop === "delete" && Array.isArray(args[0]) ? args[0].length : 1, () => Reflect.apply(value, t, args));
-        const wrap = wrapResult?.[prop];
-        return wrap ? Promise.resolve(result).then(wrap) : result;
-      };
-    },
-  });
-}
-
-const KV_METHODS = ["get", "getWithMetadata", "put", "list", "delete"] as const;
-const R2_METHODS = ["head", "get", "put", "list", "delete", "createMultipartUpload"] as const;
-const MULTIPART_METHODS = ["uploadPart", "complete", "abort"] as const;
-
-function countedBucket(bucket: R2Bucket): R2Bucket {
-  return counted(bucket, "r2", R2_METHODS, {
-    createMultipartUpload: (upload: R2MultipartUpload) => counted(upload, "r2", MULTIPART_METHODS),
-  });
-}
-
-/** Every RPC method call on a Durable Object stub is one billed request. */
-function countedLedgers(ns: Env["ORG_LEDGER"]): Env["ORG_LEDGER"] {
-  return new Proxy(ns, {
-    get(t, prop) {
-      const value = Reflect.get(t, prop, t);
-      if (typeof value !== "function") return value;
-      if (prop !== "get") return value.bind(t);
-      return (...args: Parameters<typeof ns.get>) => {
-        const stub = Reflect.apply(value, t, args) as object;
-        return new Proxy(stub, {
-          get(s, method) {
-            const fn = Reflect.get(s, method, s);
-            if (typeof fn !== "function" || typeof method !== "string") return fn;
-            // Reflect.apply, not fn.apply: on a stub, `apply` would be an RPC method name.
-            return (...a: unknown[]) => timed(`do.${method}`, 1, () => Reflect.apply(fn, s, a));
-          },
-        });
-      };
-    },
-  });
-}
-
-/** D1: every statement run is one query (`d1.query`); the rows it read and wrote are counted as D1 bills them. */
-function countedDatabase(db: D1Database): D1Database {
-  const meter = (meta: D1Meta | undefined) => {
-    count("d1.rows_read", meta?.rows_read ?? 0);
-    count("d1.rows_written", meta?.rows_written ?? 0);
-  };
-  const statement = (s: D1PreparedStatement): D1PreparedStatement =>
-    new Proxy(s, {
-      get(t, prop) {
-        const value = Reflect.get(t, prop, t);
-        if (prop === "bind") return (...a: unknown[]) => statement(Reflect.apply(value, t, a));
-        if (prop === "first") return async (...a: unknown[]) => (count("d1.query"), count("d1.rows_read"), Reflect.apply(value, t, a));
-        if (prop === "all" || prop === "run")
-          return async (...a: unknown[]) => {
-            count("d1.query");
-            const result = (await Reflect.apply(value, t, a)) as D1Result;
-            meter(result.meta);
-            return result;
-          };
-        return typeof value === "function" ? value.bind(t) : value;
-      },
-    });
-  return new Proxy(db, {
-    get(t, prop) {
-      const value = Reflect.get(t, prop, t);
-      if (prop === "prepare") return (sql: string) => statement(value.call(t, sql));
-      if (prop === "batch")
-        return async (statements: D1PreparedStatement[]) => {
-          count("d1.query", statements.length);
-          const results = (await value.call(t, statements)) as D1Result[];
-          for (const r of results) meter(r.meta);
-          return results;
-        };
-      return typeof value === "function" ? value.bind(t) : value;
-    },
-  });
-}
-
-const countedEnvs = { worker: new WeakMap<Env, Env>(), ledger: new WeakMap<Env, Env>() };
-
-/** The same env with KV, R2 and the ledger counted; one per env, so config parsing stays cached. */
-function countingEnv(env: Env, ledgerSide = false): Env {
-  const cache = ledgerSide ? countedEnvs.ledger : countedEnvs.worker;
-  let wrapped = cache.get(env);
-  if (!wrapped) {
-    wrapped = {
-      ...env,
-      SYSTEMS: counted(env.SYSTEMS, ledgerSide ? "ledger.kv" : "kv", KV_METHODS),
-      BACKUPS: ledgerSide ? counted(env.BACKUPS, "ledger.r2", [...R2_METHODS]) : countedBucket(env.BACKUPS),
-      ORG_LEDGER: countedLedgers(env.ORG_LEDGER),
-      OPERATOR_DB: countedDatabase(env.OPERATOR_DB),
-    };
-    cache.set(env, wrapped);
-  }
-  return wrapped;
-}
 
 /** The ledger as deployed, its own R2 calls (ledger rebuild, prunes) counted as `ledger.r2.*`. */
 export class OrgLedger extends AppOrgLedger {
@@ -165,7 +40,7 @@ export default {
   async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
     const url = new URL(request.url);
     if (!url.pathname.startsWith(BENCH)) return app.fetch(request, countingEnv(env), ctx);
-    return benchRoute(request, env, url);
+    return (await fleetRoute(request, env, url)) ?? benchRoute(request, env, url);
   },
 } satisfies ExportedHandler<Env>;
 

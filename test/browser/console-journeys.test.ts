@@ -218,15 +218,25 @@ describe("the fleet first: health, names, search and settings", () => {
     await heading(`System ${foreign.system_key}`);
   });
 
-  it("sets an organisation's silence threshold and alert targets, with a secret shown once and a test alert", async () => {
+  it("sets an organisation's silence threshold, retention and alert targets, with a secret shown once and a test alert", async () => {
     await page.goto(`${vault.origin}/console/#/org/${ORG}`);
     await heading(`Systems of ${ORG}`);
     await page.getByRole("link", { name: "Settings" }).click();
     await heading(`Settings of ${ORG}`);
     await page.getByLabel("A system is silent after (days)").fill("5");
-    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByRole("button", { name: "Save", exact: true }).click();
     await page.locator("#status", { hasText: "after 5 day(s)" }).waitFor();
     expect((await operatorCall(vault.origin, adminToken, "GET", `/api/admin/organizations/${ORG}/settings`)).body.data.stale_after_days).toBe(5);
+
+    await page.getByLabel("Newest backups kept per system").fill("50"); // looser than the deployment's 10: refused, in words
+    await page.getByRole("button", { name: "Save retention" }).click();
+    await page.locator("#action-problem", { hasText: "keep_last must be an integer from 1 to 10" }).waitFor();
+    await page.getByLabel("Newest backups kept per system").fill("6");
+    await page.getByLabel("Monthly backups also kept").fill("0");
+    await page.getByRole("button", { name: "Save retention" }).click();
+    await page.locator("#status", { hasText: "Retention of" }).waitFor();
+    const saved = (await operatorCall(vault.origin, adminToken, "GET", `/api/admin/organizations/${ORG}/settings`)).body.data;
+    expect([saved.keep_last, saved.daily, saved.weekly, saved.monthly]).toEqual([6, null, null, 0]);
 
     expect(await page.getByRole("button", { name: "Send a test alert" }).isDisabled()).toBe(true);
     await page.getByRole("button", { name: "Add a target" }).click();

@@ -10,7 +10,7 @@ import { type CreatedSystem, createSystem, operatorCall, type SeededBackup, uplo
 
 const ORG = "umbrella";
 const LINKS = 120; // backup.link events: more than one page of 100
-const SEEDED_TOKENS = 100; // with the CLI's and npm start's: more than one page of 100
+const SEEDED_TOKENS = 100; // with the CLI's two and npm start's: more than one page of 100
 
 let rig: ConsoleRig;
 let system: CreatedSystem;
@@ -19,7 +19,7 @@ let shots: string;
 
 beforeAll(async () => {
   shots = await screenshotDir();
-  rig = await startRig({ "views-reader": ["reader", [ORG]] });
+  rig = await startRig({ "views-reader": ["reader", [ORG]], "views-admin": ["admin", [ORG, "hooli"]] });
   const { origin } = rig.vault;
   system = await createSystem(origin, rig.adminToken, ORG);
   backup = await uploadBackup(origin, system, "umbrella.tar.gz");
@@ -65,7 +65,7 @@ describe("operator tokens in the console", () => {
     expect(await page.locator("p[aria-live]").textContent()).toBe("100 token(s) loaded; more can be loaded.");
     await page.getByRole("button", { name: "Load more tokens" }).click();
     await page.locator("p[aria-live]", { hasText: "all of them" }).waitFor();
-    expect(await page.locator("p[aria-live]").textContent()).toBe(`${SEEDED_TOKENS + 2} token(s) loaded, all of them.`);
+    expect(await page.locator("p[aria-live]").textContent()).toBe(`${SEEDED_TOKENS + 3} token(s) loaded, all of them.`);
     await page.locator("#token-status").selectOption("revoked");
     expect(page.url()).toContain("status=revoked");
     expect(await page.locator(".table-block .empty").isVisible()).toBe(true);
@@ -113,6 +113,53 @@ describe("operator tokens in the console", () => {
     await page.locator("#token-status").selectOption("");
     await screenshot(page, shots, "tokens", { fullPage: false });
     await checkViews("tokens");
+  });
+
+  it("makes a token for every organisation, and finds its creation in the fleet-wide trail", async () => {
+    const { page } = rig;
+    await view("#/tokens");
+    await heading(page, "Operator tokens");
+    await page.getByRole("button", { name: "New token" }).click();
+    await page.locator("dialog[open]").getByLabel("Name").fill("fleet.prometheus");
+    await page.locator("dialog[open]").getByRole("button", { name: "Create token" }).click(); // every organisation is the default
+    await page.locator("dialog.secret-dialog[open]").getByRole("button", { name: /I have stored it/ }).click();
+    await page.locator("#view-notice", { hasText: "Token fleet.prometheus created (reader, every organisation)" }).waitFor();
+    await page.getByRole("link", { name: "Audit trail of tokens for every organisation" }).click();
+    await heading(page, "Audit trail of every organisation's tokens");
+    const row = page.locator("tbody tr", { has: page.locator("td[data-label=Target]", { hasText: "fleet.prometheus" }) });
+    expect(await row.locator("td[data-label=Action]").textContent()).toBe("token.create");
+    expect(await row.locator("td[data-label=Target] a").getAttribute("href")).toBe("#/tokens");
+  });
+});
+
+describe("operator tokens for an admin of some organisations", () => {
+  it("offers a box per own organisation, never every organisation, and lists only tokens within its scope", async () => {
+    const { page } = rig;
+    await signIn(page, rig.vault.origin, rig.tokens["views-admin"]!);
+    await view("#/tokens");
+    await heading(page, "Operator tokens");
+    await page.getByRole("button", { name: "Load more tokens" }).click(); // the seeded hundred and more
+    await page.locator("p[aria-live]", { hasText: "all of them" }).waitFor();
+    const names = () => page.locator("tbody td[data-label=Name]").allTextContents();
+    expect(await names()).not.toContain("local-admin"); // by name, it would be on this first page: it reaches every organisation, beyond this admin's scope
+    await page.getByRole("button", { name: /^Name/ }).click(); // descending
+    expect(await names()).toContain("views-reader");
+
+    await page.getByRole("button", { name: "New token" }).click();
+    const form = page.locator("dialog[open]");
+    expect(await form.getByLabel("Every organisation").count()).toBe(0);
+    expect(await form.locator("input[type=checkbox]").evaluateAll((boxes) => boxes.map((b) => (b as unknown as { value: string }).value))).toEqual(["hooli", ORG]);
+    await form.getByLabel("Name").fill("hooli.night-shift");
+    await form.getByRole("button", { name: "Create token" }).click();
+    expect(await form.getByRole("alert").textContent()).toBe("Choose at least one organisation."); // nothing sent
+    await form.getByLabel("hooli").check();
+    await form.getByRole("button", { name: "Create token" }).click();
+    const secretDialog = page.locator("dialog.secret-dialog[open]");
+    const token = (await secretDialog.locator(".secret-value").textContent())!;
+    await secretDialog.getByRole("button", { name: /I have stored it/ }).click();
+    await page.locator("#view-notice", { hasText: "Token hooli.night-shift created (reader, hooli)" }).waitFor();
+    const who = await api("GET", "/api/admin/token", undefined, token);
+    expect(who.body.data.organizations).toEqual(["hooli"]);
   });
 });
 

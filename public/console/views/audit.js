@@ -18,7 +18,9 @@ const ACTIONS = ["system.", "backup.", "token.", "alert.", "system.create", "sys
 /** The audit view (#/org/{org}/audit?action=&target=&since=YYYY-MM-DD&until=YYYY-MM-DD). */
 export async function auditView({ main, trail, params: [org], state, stillCurrent, onProblem }) {
   const orgHref = `#/org/${encodeURIComponent(org)}`;
-  showTrail(trail, [["Fleet health", "#/"], [org, orgHref], ["Audit trail", `${orgHref}/audit`]]);
+  const fleetWide = org === "*"; // the trail of what reaches every organisation (all-organisation tokens)
+  const title = fleetWide ? "Audit trail of every organisation's tokens" : `Audit trail of ${org}`;
+  showTrail(trail, fleetWide ? [["Fleet health", "#/"], ["Operator tokens", "#/tokens"], ["Audit trail", "#/org/*/audit"]] : [["Fleet health", "#/"], [org, orgHref], ["Audit trail", `${orgHref}/audit`]]);
   const path = `/api/admin/organizations/${encodeURIComponent(org)}/audit`;
   const chosen = { action: state.get("action") ?? "", target: state.get("target") ?? "", since: state.get("since") ?? "", until: state.get("until") ?? "" };
   const filters = { action: chosen.action || undefined, target: chosen.target || undefined,
@@ -43,7 +45,7 @@ export async function auditView({ main, trail, params: [org], state, stillCurren
   const more = el("button", { type: "button", onclick: () => act(loadOlder) }, "Load older events");
   const count = el("p", { class: "hint", "aria-live": "polite", id: "audit-count" });
   const table = rowsTable({
-    caption: `Audit trail of ${org}, newest first`,
+    caption: `${title}, newest first`,
     sort: { key: "at", descending: true },
     pageSize: 50,
     emptyText: "No event.",
@@ -77,7 +79,7 @@ export async function auditView({ main, trail, params: [org], state, stillCurren
 
   replace(
     main,
-    pageHeading(`Audit trail of ${org}`),
+    pageHeading(title),
     filterForm(orgHref, chosen),
     refused ? el("p", { class: "problem", role: "alert" }, refused) : null,
     events.length === 0

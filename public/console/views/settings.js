@@ -1,9 +1,17 @@
-// An organisation's settings (admin): when a system counts as silent, and where alerts go, with a
-// button that sends a test alert. A new target's signing secret is shown once.
+// An organisation's settings (admin): when a system counts as silent, how many backups retention
+// keeps (never more than the deployment), and where alerts go, with a button that sends a test
+// alert. A new target's signing secret is shown once.
 
 import { call } from "../api.js";
 import { askValue, confirmAction, showSecretOnce } from "../dialogs.js";
 import { actionRunner, announce, el, pageHeading, replace, showTrail } from "../elements.js";
+
+const RETENTION = [
+  ["keep_last", "Newest backups kept per system", 1],
+  ["daily", "Daily backups also kept", 0],
+  ["weekly", "Weekly backups also kept", 0],
+  ["monthly", "Monthly backups also kept", 0],
+];
 
 /** The settings view (#/org/{org}/settings). */
 export async function settingsView({ main, trail, params: [org], stillCurrent, onProblem, reload }) {
@@ -28,6 +36,20 @@ export async function settingsView({ main, trail, params: [org], stillCurrent, o
     days,
     el("p", { class: "hint" }, "No backup and no call from the appliance for this long: the system's health becomes stale and an alert is raised."),
     el("button", { type: "submit", class: "primary" }, "Save"));
+
+  const retention = RETENTION.map(([field, label, min]) => [field, el("input", { id: `retention-${field}`, type: "number", min: String(min), step: "1", inputmode: "numeric", value: settings[field] ?? "", placeholder: "deployment's" }), label]);
+  const retentionForm = el("form", { class: "settings-form retention", onsubmit: (event) => {
+    event.preventDefault();
+    act(async () => {
+      const body = Object.fromEntries(retention.map(([field, input]) => [field, input.value === "" ? null : Number(input.value)]));
+      await call("PATCH", path, { body });
+      announce(`Retention of ${org} saved.`);
+      reload();
+    });
+  } },
+    retention.map(([, input, label]) => [el("label", { for: input.id }, label), input]),
+    el("p", { class: "hint" }, "Empty: the deployment's own limit. A value may only be the same or smaller (stricter), never more than the deployment keeps; the vault says the allowed range if not. Applied at each system's next upload."),
+    el("button", { type: "submit", class: "primary" }, "Save retention"));
 
   const addTarget = () => act(async () => {
     const url = await askValue({ title: `New alert target for ${org}`, body: el("p", {}, "Each alert is a signed JSON POST to this address."), label: "Address (https://…)", hint: "https only, except where the deployment allows http (npm start).", confirmLabel: "Add target" });
@@ -54,6 +76,8 @@ export async function settingsView({ main, trail, params: [org], stillCurrent, o
     pageHeading(`Settings of ${org}`),
     el("h2", {}, "Silence"),
     staleForm,
+    el("h2", {}, "Retention"),
+    retentionForm,
     el("h2", {}, "Alert targets"),
     targets.length === 0
       ? el("p", { class: "empty" }, "No alert target: nobody is told when a system stops backing up.")

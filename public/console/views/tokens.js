@@ -78,7 +78,9 @@ export async function tokensView({ main, trail, state, keepState, stillCurrent, 
     main,
     pageHeading("Operator tokens"),
     takeNotice(),
-    el("div", { class: "toolbar" }, el("button", { type: "button", class: "primary", onclick: () => act(() => createToken(reload)) }, "New token")),
+    el("div", { class: "toolbar" }, el("button", { type: "button", class: "primary", onclick: () => act(() => createToken(reload)) }, "New token"),
+      // Events about tokens that reach every organisation are kept in the fleet-wide trail `*`.
+      currentIdentity()?.organizations === "*" ? el("a", { href: "#/org/*/audit?action=token." }, "Audit trail of tokens for every organisation") : null),
     el("p", { class: "hint" }, "The tokens whose every organisation lies in your scope. A token is shown only when it is made; only its salted hash is kept."),
     tokens.length === 0
       ? emptyState("No operator token within your scope yet.")

@@ -97,10 +97,9 @@ export class OrgLedger extends DurableObject<Env> {
     // In the same synchronous step: out of the rows and the quota, into the recovery window.
     const stamp = { removedAt: now, removedBy: "retention", reason: "pruned" as const, eraseAfter: eraseAfter(now, req) };
     beginRemoval(this.sql, req.systemKey, victims, stamp);
-    if (victims.length > 0) await this.recovery.prune(req.systemKey, victims, req.quota).catch((err) => {
-      log.error("prune failed, will retry", { organizationId: req.organizationId, systemKey: req.systemKey, ids: victims, error: err });
-      return this.scheduleAlarm();
-    });
+    const sizes = new Map(live.map((b) => [b.id, b.size]));
+    const sized = victims.map((id) => ({ id, size: sizes.get(id) ?? 0 }));
+    await this.recovery.pruneVictims(req.systemKey, sized, req.quota, limitsOf(this.env).bufferedUploadMax, () => this.scheduleAlarm());
     return { stored: true, pruned: victims };
   }
 

@@ -43,15 +43,41 @@ export class RecoveryDesk {
     return { removed: moved.moved, missing: [...req.ids.filter((id) => !journaled.includes(id)), ...moved.missing] };
   }
 
+  /**
+   * A commit's retention victims, journaled in its synchronous step. The copies of those up to
+   * `awaitedMax` bytes (what appliances send) are awaited, so the listing is pruned when the upload
+   * is answered; a larger one's (an R2 get and put of its whole size) finishes after the answer,
+   * with the alarm (`scheduleRetry`, set first) as its backstop. A failed prune is left to the alarm.
+   */
+  async pruneVictims(systemKey: string, victims: { id: string; size: number }[], bound: number, awaitedMax: number, scheduleRetry: () => Promise<void>): Promise<void> {
+    const prune = (ids: string[]) =>
+      this.prune(systemKey, ids, bound).catch((err) => {
+        log.error("prune failed, will retry", { systemKey, ids, error: err });
+        return scheduleRetry();
+      });
+    const now = victims.filter((v) => v.size <= awaitedMax).map((v) => v.id);
+    const later = victims.filter((v) => v.size > awaitedMax).map((v) => v.id);
+    if (now.length > 0) await prune(now);
+    if (later.length === 0) return;
+    await scheduleRetry();
+    this.host.waitUntil(prune(later));
+  }
+
   /** Moves a commit's retention victims (journaled in its synchronous step) into the window, then the bound; audited as `backup.prune`. */
   async prune(systemKey: string, ids: string[], bound: number): Promise<void> {
     const { moved } = await this.move(systemKey, ids);
     await this.eraser.enforceBound(bound, Date.now());
+    this.auditPrunes(systemKey, moved);
+    await this.eraser.register();
+  }
+
+  /** `backup.prune` events for pruned backups now in the window (off the caller's path). */
+  private auditPrunes(systemKey: string, ids: string[]): void {
+    if (ids.length === 0) return;
     const at = Date.now();
     const organizationId = this.scope(systemKey).organizationId;
-    const events = moved.map((id) => ({ organizationId, actor: "retention", action: "backup.prune" as const, target: `${systemKey}/${id}`, outcome: "ok: recoverable", clientIp: null, at }));
+    const events = ids.map((id) => ({ organizationId, actor: "retention", action: "backup.prune" as const, target: `${systemKey}/${id}`, outcome: "ok: recoverable", clientIp: null, at }));
     this.host.waitUntil(recordAuditQuietly(this.host.env().OPERATOR_DB, events));
-    await this.eraser.register();
   }
 
   /** Puts recoverable backups back (all of them, or refused: 413 when the quota would be exceeded); throws on a storage failure. */
@@ -139,8 +165,13 @@ export class RecoveryDesk {
     const doomed = sql.exec<{ system_key: string; id: string }>("SELECT system_key, id FROM backups WHERE doomed = 1 LIMIT ?", RESUME_BATCH).toArray();
     const stamp = { removedAt: now, removedBy: "retention", reason: "pruned" as const, eraseAfter: eraseAfter(now, { recoveryDays }) };
     for (const [systemKey, rows] of Map.groupBy(doomed, (row) => row.system_key)) beginRemoval(sql, systemKey, rows.map((r) => r.id), stamp);
+    // A prune the commit left to finish (a fault, or a large victim moved after the answer) is audited when it lands.
+    const finishMoves = async (k: string, ids: string[]) => {
+      const { moved } = await this.move(k, ids);
+      this.auditPrunes(k, moved.filter((id) => recoverableRow(sql, k, id)?.reason === "pruned"));
+    };
     const steps = [
-      ["moving", (k: string, ids: string[]) => this.move(k, ids)],
+      ["moving", finishMoves],
       ["restoring", (k: string, ids: string[]) => this.restore(k, ids)],
     ] as const;
     for (const [state, step] of steps) {

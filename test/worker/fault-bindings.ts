@@ -200,3 +200,11 @@ function describeTarget(args: unknown[]): string {
   }
   return first === undefined ? "" : String(first);
 }
+
+/** Every call a fault-free run makes, as fault plans for each mode (`throw`, `lost`), labelled for the test's name. */
+export async function plansFor(run: (injector: FaultInjector) => Promise<unknown>): Promise<(FaultPlan & { label: string })[]> {
+  const probe = new FaultInjector();
+  await run(probe);
+  const modes: FaultMode[] = ["throw", "lost"];
+  return probe.calls.flatMap((c) => modes.map((mode) => ({ binding: c.binding, method: c.method, nth: c.nth, mode, label: `${c.binding}.${c.method}#${c.nth} (${c.target}) ${mode}` })));
+}

@@ -168,3 +168,14 @@ export async function runCron(scheduledTime: number): Promise<void> {
   await worker.scheduled!(createScheduledController({ scheduledTime, cron: "17 * * * *" }), env, ctx);
   await waitOnExecutionContext(ctx);
 }
+
+/** xorshift32: a small deterministic generator, so that a simulation's choices follow the suite's seed and a failure replays. */
+export function random(seed: number): (n: number) => number {
+  let x = seed >>> 0 || 1;
+  return (n: number) => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) % n;
+  };
+}

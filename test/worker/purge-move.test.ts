@@ -9,7 +9,7 @@ import { verifySystemSecret, type SystemRecord } from "../../src/auth/secret";
 import { moveSystem, type MoveStores } from "../../src/admin/move";
 import { purgeSystem } from "../../src/admin/purge";
 import { readIndexedSystem } from "../../src/operator/system-index";
-import { FaultInjector, type FaultMode } from "./fault-bindings";
+import { FaultInjector, plansFor } from "./fault-bindings";
 import { client, json, newOrg, objectKeys, patternBytes, sha256Hex } from "./helpers";
 import { newFleetOrg } from "./operator-helpers";
 
@@ -65,14 +65,6 @@ async function expectTombstone(key: string, secret: string) {
   expect(record.purged_at).toBeTruthy();
   expect(record.deleted_at).toBeTruthy();
   expect(await verifySystemSecret({ ...record, deleted_at: null, purged_at: null }, secret)).toBe(false);
-}
-
-/** The calls a fault-free run makes, as fault plans for each mode. */
-async function plansFor(run: (injector: FaultInjector) => Promise<unknown>) {
-  const probe = new FaultInjector();
-  await run(probe);
-  const modes: FaultMode[] = ["throw", "lost"];
-  return probe.calls.flatMap((c) => modes.map((mode) => ({ binding: c.binding, method: c.method, nth: c.nth, mode, label: `${c.binding}.${c.method}#${c.nth} (${c.target}) ${mode}` })));
 }
 
 describe("purge", () => {

@@ -9,7 +9,7 @@ import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { eraseEndedWindows } from "../../src/ledger/recovery-client";
-import { FaultInjector, injectIntoLedger, type FaultMode, type FaultPlan } from "./fault-bindings";
+import { FaultInjector, injectIntoLedger, plansFor } from "./fault-bindings";
 import { client, json, keyOf, objectKeys, organizationLedger, patternBytes, recoveryPrefixOf, runCron, type TestSystem } from "./helpers";
 import { admin, newFleetOrg, newOperator, type TestOperator } from "./operator-helpers";
 
@@ -61,14 +61,6 @@ async function eraseWith(injector: FaultInjector, f: Fixture, now: number): Prom
   await injectIntoLedger(injector, f.org);
   const wrapped = { ...env, OPERATOR_DB: injector.wrapD1(env.OPERATOR_DB), ORG_LEDGER: injector.wrapNamespace(env.ORG_LEDGER as unknown as DurableObjectNamespace) } as unknown as Env;
   await eraseEndedWindows(wrapped, now).catch(() => undefined);
-}
-
-/** Every call of a fault-free run, as plans for each mode. */
-async function plansFor(run: (injector: FaultInjector) => Promise<unknown>): Promise<(FaultPlan & { label: string })[]> {
-  const probe = new FaultInjector();
-  await run(probe);
-  const modes: FaultMode[] = ["throw", "lost"];
-  return probe.calls.flatMap((c) => modes.map((mode) => ({ binding: c.binding, method: c.method, nth: c.nth, mode, label: `${c.binding}.${c.method}#${c.nth} (${c.target}) ${mode}` })));
 }
 
 describe("faults at every step of the erasure at the end of the window", () => {

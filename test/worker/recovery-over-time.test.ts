@@ -7,7 +7,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { RECOVERY_PREFIX } from "../../src/backups/keys";
-import { client, json, newOrg, newSystem, NO_RATE_LIMITS, objectKeys, organizationLedger, patternBytes, prefixOf, recoveryPrefixOf, runCron, type TestSystem } from "./helpers";
+import { client, json, newOrg, newSystem, NO_RATE_LIMITS, objectKeys, organizationLedger, patternBytes, prefixOf, recoveryPrefixOf, runCron, type TestSystem, random } from "./helpers";
 import { admin, newOperator } from "./operator-helpers";
 import { fcSeed } from "./seeds";
 
@@ -20,17 +20,6 @@ const LIMITS = { ...NO_RATE_LIMITS, BACKUP_MAX_PER_SYSTEM: "3", BACKUP_PROTECT_D
 afterEach(() => {
   vi.useRealTimers();
 });
-
-/** A small deterministic generator (the suite's seed), so a failure replays. */
-function random(seed: number) {
-  let x = seed >>> 0 || 1;
-  return (n: number) => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) % n;
-  };
-}
 
 interface Tracked {
   system: TestSystem;

@@ -7,7 +7,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { isoWeek, utcDay, utcMonth, type RetentionPolicy } from "../../src/backups/retention";
 import { uuidv7 } from "../../src/backups/ids";
-import { client, json, newSystem, NO_RATE_LIMITS, organizationLedger } from "./helpers";
+import { client, json, newSystem, NO_RATE_LIMITS, organizationLedger, random } from "./helpers";
 import { protectedTier } from "./model";
 import { fcSeed } from "./seeds";
 
@@ -20,17 +20,6 @@ const START = Date.UTC(2031, 0, 1); // a Wednesday
 afterEach(() => {
   vi.useRealTimers();
 });
-
-/** xorshift32: the simulation's choices follow the suite's seed. */
-function random(seed: number) {
-  let x = seed >>> 0 || 1;
-  return (n: number) => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) % n;
-  };
-}
 
 interface Sim {
   id: string;

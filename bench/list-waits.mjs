@@ -8,6 +8,9 @@ import { billed } from "./billing.mjs";
 /** The appliance API's list; `protocol` may name another list of the same backups (path, credentials, how to read the answer). */
 export const APPLIANCE_LIST = { path: "/api/systems/backups", auth: (sys) => sys.auth, backupsOf: (body) => body.data.backups };
 
+/** The older protocol's list (docs/api/legacy.md) of the same backups, with the system's imported legacy credentials. */
+export const LEGACY_LIST = { path: "/enterprise/api/v2/backup/", auth: (sys) => sys.legacyAuth, backupsOf: (body) => body.backups };
+
 /** Counts and classifies the calls of a first-of-the-hour list of `backups` backups; returns the figures. */
 export async function measureListWaits(bench, http, { backups, protocol = APPLIANCE_LIST }) {
   const replay = async (hold) => {

@@ -15,7 +15,7 @@ import { operatorDb } from "../scripts/lib/d1.mjs";
 import { kvTarget } from "../scripts/lib/kv.mjs";
 import { measureAdminListing } from "./admin.mjs";
 import { measureFleetHealth } from "./fleet-health.mjs";
-import { measureListWaits } from "./list-waits.mjs";
+import { LEGACY_LIST, measureListWaits } from "./list-waits.mjs";
 import { bodyOf, httpClient, MiB } from "./load.mjs";
 import { benchResult, formatReport } from "./report.mjs";
 import { startBenchWorker } from "./runtime.mjs";
@@ -92,6 +92,7 @@ async function main() {
   const calls = await countBindingCalls(run, { countSys, listSys, bigSys }, PLAN);
   log("the list's calls, blocking or in the background, on its system's first call of the hour");
   const listWaits = await measureListWaits(bench, http, { backups: PLAN.list.backups });
+  const legacyListWaits = await measureListWaits(bench, http, { backups: PLAN.list.backups, protocol: LEGACY_LIST });
   log("latency: list and 1 KiB uploads, one request at a time");
   const latency = await measureLatency(run, { listSys, latSys }, PLAN.latency);
   log(`small uploads: ${PLAN.small.rounds} rounds of ${PLAN.small.perRound} × 64 KiB each way, then ${PLAN.small.fixedCosts} to time each binding call`);
@@ -124,7 +125,7 @@ async function main() {
     node: process.version,
     seconds,
   };
-  const result = benchResult({ plan: PLAN, bundle, consoleAssets, calls, listWaits, memory, latency, list, legacyList, upload, smallUploads, download, ledger, admin, fleet, setup });
+  const result = benchResult({ plan: PLAN, bundle, consoleAssets, calls, listWaits, legacyListWaits, memory, latency, list, legacyList, upload, smallUploads, download, ledger, admin, fleet, setup });
   process.stdout.write(formatReport(result) + "\n");
   if (JSON_OUTPUT) process.stdout.write(JSON.stringify(result) + "\n");
   return result.targets.every((t) => t.met) ? 0 : 1;

@@ -16,13 +16,15 @@ export function freePort() {
 }
 
 /**
- * Resolves once `url` answers HTTP (any status), polling every 250 ms. Rejects when `exited`
- * (a promise that settles when the server's process ends) settles first, or after `timeoutMs`;
- * `describe()` adds what the server printed to the error.
+ * Resolves once `url` answers HTTP (any status), polling every 250 ms, and `ready()` holds (the
+ * server printed that it listens: a port freePort() handed out may meanwhile be taken by another
+ * process, whose answer must not count). Rejects when `exited` (a promise that settles when the
+ * server's process ends) settles first, or after `timeoutMs`; `describe()` adds what the server
+ * printed to the error.
  * @param {string} url
- * @param {{ timeoutMs?: number, exited?: Promise<unknown>, describe?: () => string }} [options]
+ * @param {{ timeoutMs?: number, exited?: Promise<unknown>, describe?: () => string, ready?: () => boolean }} [options]
  */
-export async function waitUntilServing(url, { timeoutMs = 90_000, exited = new Promise(() => {}), describe = () => "" } = {}) {
+export async function waitUntilServing(url, { timeoutMs = 90_000, exited = new Promise(() => {}), describe = () => "", ready = () => true } = {}) {
   const deadline = Date.now() + timeoutMs;
   let gone = false;
   let status;
@@ -33,13 +35,16 @@ export async function waitUntilServing(url, { timeoutMs = 90_000, exited = new P
   for (;;) {
     if (gone) throw new Error(`the server exited before it answered (${JSON.stringify(status)})${tail(describe())}`);
     try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-      await response.arrayBuffer();
-      return;
+      if (ready()) {
+        const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+        await response.arrayBuffer();
+        return;
+      }
     } catch {
-      if (Date.now() > deadline) throw new Error(`${url} did not answer within ${timeoutMs / 1000} s${tail(describe())}`);
-      await sleep(250);
+      // not answering yet
     }
+    if (Date.now() > deadline) throw new Error(`${url} did not answer within ${timeoutMs / 1000} s${tail(describe())}`);
+    await sleep(250);
   }
 }
 

@@ -45,7 +45,9 @@ export async function startWranglerDev({ persistTo, vars = {}, inspector = false
   };
   const base = `http://127.0.0.1:${port}`;
   try {
-    await waitUntilServing(`${base}/`, { timeoutMs: readyTimeoutMs, exited, describe: log });
+    // Only wrangler's own "Ready on" line for this port counts (at log levels that print it).
+    const ready = ["info", "log", "debug"].includes(logLevel) ? () => log().includes(`Ready on ${base}`) : () => true;
+    await waitUntilServing(`${base}/`, { timeoutMs: readyTimeoutMs, exited, describe: log, ready });
   } catch (error) {
     await stop();
     throw new Error(`wrangler dev: ${error.message}`);

@@ -4,6 +4,7 @@
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ConsoleFleet, ORG, OTHER_ORG, pageSteps, startFleet } from "./console-fixture.ts";
+import { basicAuthorization } from "../tooling/harness.ts";
 import { applianceListStatus, type CreatedSystem, createSystem, operatorCall, type SeededBackup, uploadBackup, type Vault } from "./vault.ts";
 
 let fleet: ConsoleFleet;
@@ -196,4 +197,33 @@ describe("the console for a fleet: every action, state in the URL, and no dead e
     await heading(`System ${quiet.system_key}`);
   });
 
+  it("creates a system for an appliance already in the field: its old id and secret work on the older protocol at once", async () => {
+    await page.goto(`${vault.origin}/console/`);
+    await page.locator("#token, #who:not([hidden])").first().waitFor();
+    if (await page.locator("#who").isVisible()) await page.getByRole("button", { name: "Sign out" }).click();
+    await signIn(adminToken);
+    await heading("Fleet health");
+    await page.goto(`${vault.origin}/console/#/org/${ORG}`);
+    await heading(`Systems of ${ORG}`);
+    await page.getByRole("button", { name: "New system" }).click();
+    const legacyId = `field-${Date.now()}`;
+    await page.locator("#new-legacy-id").fill(legacyId);
+    await page.locator("#new-legacy-secret").fill("the appliance's old secret");
+    await page.locator("dialog[open]").getByRole("button", { name: "Create system" }).click();
+    const secretDialog = page.locator("dialog.secret-dialog[open]");
+    await secretDialog.waitFor();
+    await secretDialog.getByRole("button", { name: /I have stored it/ }).click();
+    await secretDialog.waitFor({ state: "detached" });
+    expect(await page.content()).not.toContain("the appliance's old secret");
+
+    const older = (secret: string) => fetch(`${vault.origin}/enterprise/api/v2/backup/`, { headers: { Authorization: basicAuthorization(legacyId, secret) } });
+    const listed = await older("the appliance's old secret");
+    expect(listed.status).toBe(200);
+    expect(await listed.json()).toEqual({ backups: [] });
+    const wrong = await older("another secret");
+    expect(wrong.status).toBe(401);
+    await wrong.arrayBuffer();
+    await page.locator("#system-filter").fill(legacyId); // found by the id the appliance knows
+    await expect.poll(() => page.locator("tbody tr[data-key]").count()).toBe(1);
+  });
 });

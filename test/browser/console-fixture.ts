@@ -27,35 +27,58 @@ export interface ConsoleFleet {
   stop: () => Promise<void>;
 }
 
+/**
+ * One step of the seeding, bounded: a step that does not finish in `seconds` fails with its name
+ * (and what the vault printed last), so a hung step says which it was instead of timing out the hook.
+ */
+async function within<T>(label: string, seconds: number, work: Promise<T>, vault?: Vault): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`startFleet: ${label} did not finish within ${seconds} s${vault ? `; the vault printed last:\n${vault.output().slice(-4000)}` : ""}`)), seconds * 1000);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Seeds the fleet and opens the tab; with `signedIn`, the tab is signed in as the local admin. */
 export async function startFleet({ signedIn = false } = {}): Promise<ConsoleFleet> {
   // Scoped tokens first, with the CLI on the local state, then the vault on that state; the admin
   // token is the local one npm start prints.
   const state = await vaultState();
-  const readerToken = await createToken(state.state, "console-reader", "reader", [ORG]);
-  const managerToken = await createToken(state.state, "console-manager", "manager", [ORG, OTHER_ORG]);
+  const readerToken = await within("the reader token (CLI)", 240, createToken(state.state, "console-reader", "reader", [ORG]));
+  const managerToken = await within("the manager token (CLI)", 240, createToken(state.state, "console-manager", "manager", [ORG, OTHER_ORG]));
   const vault = await startVault(state);
-  const adminToken = /TOKEN=(op_\S+)/.exec(vault.output())?.[1] ?? "";
-  if (!adminToken) {
+  try {
+    return await seedAndOpen(vault, { readerToken, managerToken, signedIn });
+  } catch (error) {
     await vault.stop();
-    throw new Error(`npm start printed no local admin token:\n${vault.output()}`);
+    throw error;
   }
-  const busy = await createSystem(vault.origin, adminToken, ORG);
-  const quiet = await createSystem(vault.origin, adminToken, ORG);
-  const foreign = await createSystem(vault.origin, adminToken, OTHER_ORG);
+}
+
+async function seedAndOpen(vault: Vault, { readerToken, managerToken, signedIn }: { readerToken: string; managerToken: string; signedIn: boolean }): Promise<ConsoleFleet> {
+  const adminToken = /TOKEN=(op_\S+)/.exec(vault.output())?.[1] ?? "";
+  if (!adminToken) throw new Error(`npm start printed no local admin token:\n${vault.output()}`);
+  const step = <T>(label: string, work: Promise<T>) => within(label, 60, work, vault);
+  const busy = await step("creating a system", createSystem(vault.origin, adminToken, ORG));
+  const quiet = await step("creating a system", createSystem(vault.origin, adminToken, ORG));
+  const foreign = await step("creating a system", createSystem(vault.origin, adminToken, OTHER_ORG));
   const backups: SeededBackup[] = [];
-  for (const day of ["2026-04-10", "2026-04-11", "2026-04-12"]) backups.push(await uploadBackup(vault.origin, busy, `daily-${day}.tar.gz.gpg`, 2048 + backups.length * 1000));
-  await uploadBackup(vault.origin, quiet, "quiet.tar.xz");
-  await uploadBackup(vault.origin, foreign, "foreign.tar.gz");
-  for (let i = 0; i < EXTRA_SYSTEMS; i++) await createSystem(vault.origin, adminToken, ORG);
+  for (const day of ["2026-04-10", "2026-04-11", "2026-04-12"]) backups.push(await step("an upload", uploadBackup(vault.origin, busy, `daily-${day}.tar.gz.gpg`, 2048 + backups.length * 1000)));
+  await step("an upload", uploadBackup(vault.origin, quiet, "quiet.tar.xz"));
+  await step("an upload", uploadBackup(vault.origin, foreign, "foreign.tar.gz"));
+  for (let i = 0; i < EXTRA_SYSTEMS; i++) await step("creating a system", createSystem(vault.origin, adminToken, ORG));
   // The hourly evaluation of the fleet's health, run as if ten days from now: the seeded systems
   // have been silent since (the first screen, the fleet's health, shows what that evaluation found).
-  const cron = await fetch(`${vault.origin}/cdn-cgi/local/scheduled?cron=${encodeURIComponent("17 * * * *")}&time=${Date.now() + 10 * 86_400_000}`);
-  await cron.arrayBuffer();
+  const scheduled = `${vault.origin}/cdn-cgi/local/scheduled?cron=${encodeURIComponent("17 * * * *")}&time=${Date.now() + 10 * 86_400_000}`;
+  const cron = await step("the scheduled run", fetch(scheduled).then(async (r) => (await r.arrayBuffer(), r)));
   if (cron.status !== 200) throw new Error(`the scheduled run answered ${cron.status}`);
 
   const shots = await screenshotDir();
-  const browser = await launchChromium();
+  const browser = await within("starting Chromium", 120, launchChromium(), vault);
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, acceptDownloads: true });
   await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: vault.origin });
   const requests: string[] = [];

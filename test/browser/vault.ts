@@ -19,8 +19,28 @@ export async function vaultState(): Promise<{ state: string; remove: () => Promi
   return { state: join(root.path, "state"), remove: root.remove };
 }
 
-/** Starts `npm start` on a free loopback port with the given local state; resolves once the worker answers. */
+/**
+ * Starts `npm start` on a free loopback port with the given local state; resolves once the worker
+ * answers. A start whose process exits before it is ready (its port taken meanwhile by another
+ * process) is tried again on another port, up to three times, on the same state.
+ */
 export async function startVault(root: { state: string; remove: () => Promise<void> }): Promise<Vault> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(root);
+    } catch (error) {
+      if (attempt >= 3 || !(error instanceof EarlyExit)) {
+        await root.remove();
+        throw error;
+      }
+    }
+  }
+}
+
+/** npm start ended before it was ready. */
+class EarlyExit extends Error {}
+
+async function startOnce(root: { state: string; remove: () => Promise<void> }): Promise<Vault> {
   const state = root.state;
   const port = await freePort();
   let output = "";
@@ -33,21 +53,22 @@ export async function startVault(root: { state: string; remove: () => Promise<vo
   child.stderr!.on("data", (chunk) => (output += chunk));
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
   const origin = `http://127.0.0.1:${port}`;
-  const stop = async () => {
+  const end = async () => {
     if (child.exitCode === null) {
       child.kill("SIGTERM");
       await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 20_000))]);
     }
-    await root.remove();
   };
   try {
     // A loaded 2-core machine can take minutes to run npm start's migrations and start workerd.
-    await waitUntilServing(`${origin}/console/`, { timeoutMs: 240_000, exited, describe: () => output });
+    // Only npm start's own "Ready on" line for this port counts: another process may have taken a
+    // port freePort() handed out, and its answer is not this vault's.
+    await waitUntilServing(`${origin}/console/`, { timeoutMs: 240_000, exited, describe: () => output, ready: () => output.includes(`Ready on ${origin}`) });
   } catch (error) {
-    await stop();
-    throw error;
+    await end();
+    throw child.exitCode !== null && !output.includes(`Ready on ${origin}`) ? new EarlyExit(String(error)) : error;
   }
-  return { origin, state, output: () => output, stop };
+  return { origin, state, output: () => output, stop: async () => (await end(), await root.remove()) };
 }
 
 /** An operator token made with the CLI against the vault's local state (the contract's `token create`). */

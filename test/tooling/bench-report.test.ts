@@ -35,6 +35,18 @@ function run(change: (r: any) => void = () => {}) {
       last_seen_at: "2026-12-05T10:00:00Z",
       billed: billed({ "kv.get": 1, "d1.query": 1, "d1.statements": 1, "r2.list": 1 }),
     },
+    legacyListWaits: {
+      backups: 10,
+      blocking: 2,
+      background: 1,
+      calls: [
+        { call: "kv.get", blocking: true },
+        { call: "d1.query", blocking: false },
+        { call: "r2.list", blocking: true },
+      ],
+      last_seen_at: "2026-12-05T10:00:00Z",
+      billed: billed({ "kv.get": 1, "d1.query": 1, "d1.statements": 1, "r2.list": 1 }),
+    },
     memory: { api: [{ idle: 100, peak: 110, growth: 10 }], clientDigest: { growth: 9 }, warmUp: { bare_put_first: { growth: 30 }, bare_copy: { growth: 1 }, api_first: { growth: 5 }, api_client_digest_first: { growth: 2 } }, buffered: { growth: 200 } },
     latency: { list: [5, 6], upload: [20, 25], uploadDigest: [18, 19] },
     list: [{ api: 1000, baseline: 1000, ratio: 1, cpuApi: 1, cpuBaseline: 1 }],
@@ -71,7 +83,7 @@ describe("bench report: targets are comparisons", () => {
   it("a run that meets every bound meets every target, and the report prints each one", ({ expect }) => {
     const result = run();
     expect(result.targets.filter((t: { met: boolean }) => !t.met).map((t: { name: string }) => t.name)).toEqual([]);
-    const names = ["list_subrequests", "list_background_calls", "delete_class_a_ops", "admin_health_ops", "health_sweep_100k_calls", "health_sweep_100k_runs"];
+    const names = ["list_subrequests", "list_background_calls", "legacy_list_subrequests", "legacy_list_background_calls", "legacy_small_upload_class_a_ops", "legacy_list_vs_list", "delete_class_a_ops", "admin_health_ops", "health_sweep_100k_calls", "health_sweep_100k_runs"];
     const text = formatReport(result);
     for (const name of names) expect(text).toContain(`| ${name} `);
     expect(text).toContain("kv.get blocking, d1.query background, r2.list blocking");
@@ -85,6 +97,13 @@ describe("bench report: targets are comparisons", () => {
     expect(verdict(run((r) => Object.assign(r.listWaits, { background: 2 })), "list_background_calls").met).toBe(false);
     // The binding-calls table shows the first-of-the-hour list with its background write.
     expect(run().figures.binding_calls["list (10 backups), the system's first call of the hour"]).toMatchObject({ binding_calls: 3, d1_query: 1, minimum: 2 });
+  });
+
+  it("legacy_list_subrequests counts the older protocol's blocking calls the same way; legacy_list_vs_list is a ratio against the API's list", ({ expect }) => {
+    expect(verdict(run(), "legacy_list_subrequests")).toMatchObject({ value: 2, met: true });
+    expect(verdict(run((r) => Object.assign(r.legacyListWaits, { blocking: 3, background: 0 })), "legacy_list_subrequests").met).toBe(false);
+    expect(verdict(run((r) => (r.legacyList = [{ legacy: 900, api: 1000, ratio: 0.9 }])), "legacy_list_vs_list")).toMatchObject({ value: 0.9, met: false });
+    expect(verdict(run((r) => (r.calls["legacy upload 64 KiB (PUT)"] = call({ "kv.get": 1, "r2.put": 2, "r2.get": 1 }))), "legacy_small_upload_class_a_ops").met).toBe(false);
   });
 
   it("delete_class_a_ops is the Class A operations of one deletion, ledger's included", ({ expect }) => {

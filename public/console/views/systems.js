@@ -54,7 +54,7 @@ export async function systemsView({ main, trail, params: [org], state, keepState
     table.show(items.filter((row) =>
       (status.value === "all" || row.status === status.value) &&
       (!staleOnly.checked || needsAttention(row)) &&
-      (!needle || [row.system_key, row.system_id, row.name, row.legacy_id].some((v) => String(v ?? "").toLowerCase().includes(needle)))), { firstPage });
+      (!needle || [row.system_key, row.system_id, row.name].some((v) => String(v ?? "").toLowerCase().includes(needle)))), { firstPage });
     if (firstPage) tableState = { ...tableState, page: 1 };
     remember(tableState);
     staleCount.textContent = attentionText(items, settings?.stale_after_days);
@@ -107,14 +107,25 @@ function attentionText(items, staleAfterDays) {
 /** Creates a system (admin) and shows its secret once; then reloads the list. */
 async function createSystem(org, reload) {
   const appendOnly = el("input", { id: "new-append-only", type: "checkbox" });
+  const legacyId = el("input", { id: "new-legacy-id", type: "text", autocomplete: "off", maxlength: "128" });
+  const legacySecret = el("input", { id: "new-legacy-secret", type: "password", autocomplete: "new-password" });
   const ok = await confirmAction({
     title: `New system in ${org}`,
-    body: [el("p", {}, "The vault makes a new system key and secret."), el("p", {}, appendOnly, el("label", { for: "new-append-only" }, " Append-only (the appliance may never delete its backups)"))],
+    body: [
+      el("p", {}, "The vault makes a new system key and secret."),
+      el("p", {}, appendOnly, el("label", { for: "new-append-only" }, " Append-only (the appliance may never delete its backups)")),
+      el("fieldset", {}, el("legend", {}, "Older protocol (optional: an appliance already in the field)"),
+        el("p", {}, el("label", { for: "new-legacy-id" }, "Its system id "), legacyId),
+        el("p", {}, el("label", { for: "new-legacy-secret" }, "Its secret "), legacySecret, el("br"), el("small", {}, "Kept only as a salted hash. Leave empty when the deployment delegates legacy sign-in."))),
+    ],
     confirmLabel: "Create system",
     danger: false,
   });
   if (!ok) return;
-  const created = await call("POST", `/api/admin/organizations/${encodeURIComponent(org)}/systems`, { body: { append_only: appendOnly.checked } });
+  const body = { append_only: appendOnly.checked };
+  if (legacyId.value.trim()) body.system_id = legacyId.value.trim();
+  if (legacySecret.value) body.legacy_secret = legacySecret.value;
+  const created = await call("POST", `/api/admin/organizations/${encodeURIComponent(org)}/systems`, { body });
   await showSecretOnce({
     title: `System ${created.system_key} created`,
     fields: [["System key", created.system_key], ["System secret", created.system_secret]],

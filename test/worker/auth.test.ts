@@ -4,7 +4,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { generateSecret } from "../../src/auth/secret";
 import { FaultInjector } from "./fault-bindings";
-import { BASE, basicAuthorization, client, json, newSystem, randomIp, send } from "./helpers";
+import { awayFromMinuteBoundary, BASE, basicAuthorization, client, json, newSystem, randomIp, send } from "./helpers";
 
 const CHALLENGE = 'Basic realm="System Authentication"';
 
@@ -190,12 +190,6 @@ describe("failed-authentication throttling per client address and key", () => {
     await elsewhere.arrayBuffer();
   }, 40_000);
 });
-
-/** Waits, if needed, so that the next `ms` do not cross a minute boundary (the local rate limiter's windows are wall-clock minutes). */
-async function awayFromMinuteBoundary(ms: number): Promise<void> {
-  const left = 60_000 - (Date.now() % 60_000);
-  if (left < ms) await new Promise((resolve) => setTimeout(resolve, left + 50));
-}
 
 describe("every endpoint requires credentials", () => {
   it("answers 401 to each route without credentials", async () => {

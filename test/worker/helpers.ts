@@ -179,3 +179,9 @@ export function random(seed: number): (n: number) => number {
     return (x >>> 0) % n;
   };
 }
+
+/** Waits, if needed, so that the next `ms` do not cross a minute boundary (the local rate limiter's windows are wall-clock minutes). */
+export async function awayFromMinuteBoundary(ms: number): Promise<void> {
+  const left = 60_000 - (Date.now() % 60_000);
+  if (left < ms) await new Promise((resolve) => setTimeout(resolve, left + 50));
+}

@@ -67,6 +67,7 @@ export function benchWorkerClient(http) {
     bufferedPut: async (key, body) => expect(await http.request("PUT", `/__bench/buffered-object?key=${encodeURIComponent(key)}`, { body, keep: true }), 200, "buffered put"),
     rawCopy: async (from, to, sha256) =>
       expect(await http.request("POST", `/__bench/copy?key=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&sha256=${sha256}`, { keep: true }), 200, "bare copy"),
+    settle: async (sys) => expect(await http.request("POST", `/__bench/ledger/settle?org=${encodeURIComponent(sys.organizationId)}`, { keep: true }), 200, "settle").ms,
     rawDelete: async (key) => expect(await http.request("DELETE", object(key), { keep: true }), 200, "bare delete"),
     resetCounters: async () => expect(await http.request("POST", "/__bench/counters/reset", { keep: true }), 200, "reset counters"),
     waited: async () => JSON.parse(expect(await http.request("GET", "/__bench/waited", { keep: true }), 200, "waited").text),

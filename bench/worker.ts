@@ -32,6 +32,11 @@ export class OrgLedger extends AppOrgLedger {
       );
     return (await this.usageBytes(organizationId)) ?? -1;
   }
+
+  /** Waits until the prunes still running after their commit's answer have finished: the upload rounds time one upload at a time. */
+  async benchSettled(): Promise<void> {
+    await this.recovery.afterAnswerSettled();
+  }
 }
 
 const BENCH = "/__bench/";
@@ -121,6 +126,13 @@ async function benchRoute(request: Request, env: Env, url: URL): Promise<Respons
       const org = url.searchParams.get("org") ?? "";
       const stub = env.ORG_LEDGER.get(env.ORG_LEDGER.idFromName(org)) as unknown as DurableObjectStub<OrgLedger>;
       return Response.json({ org, usage: await stub.benchSeed(org, Number(url.searchParams.get("rows"))) });
+    }
+    case "POST ledger/settle": {
+      // Uncounted: answers once the organisation's prunes still running after an answer are done.
+      const org = url.searchParams.get("org") ?? "";
+      const stub = env.ORG_LEDGER.get(env.ORG_LEDGER.idFromName(org)) as unknown as DurableObjectStub<OrgLedger>;
+      await stub.benchSettled();
+      return Response.json({ org });
     }
     case "POST ledger/reserve": {
       // Admission alone: `n` reserve + release pairs in a row, as an upload makes them, timed here.

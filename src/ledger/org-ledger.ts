@@ -30,7 +30,7 @@ export type * from "./protocol";
 export class OrgLedger extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private readonly meta: LedgerMeta;
-  private readonly recovery: RecoveryDesk;
+  protected readonly recovery: RecoveryDesk;
   private readonly sync: SyncRunner;
 
   constructor(ctx: DurableObjectState, env: Env) {

@@ -24,6 +24,8 @@ function removalOf(row: RecoverableRow): Removal {
 /** Removals and restores, for one organisation's ledger. */
 export class RecoveryDesk {
   readonly eraser: RecoveryEraser;
+  /** Prunes of large victims still running after their commit was answered. */
+  private readonly afterAnswer = new Set<Promise<unknown>>();
 
   constructor(private readonly host: RecoveryHost) {
     this.eraser = new RecoveryEraser(host);
@@ -48,6 +50,8 @@ export class RecoveryDesk {
    * `awaitedMax` bytes (what appliances send) are awaited, so the listing is pruned when the upload
    * is answered; a larger one's (an R2 get and put of its whole size) finishes after the answer,
    * with the alarm (`scheduleRetry`, set first) as its backstop. A failed prune is left to the alarm.
+   * The later copy starts on the next task, not in the commit's own: started at once, it held the
+   * upload's HTTP answer until it had finished under the local runtime (docs/performance.md).
    */
   async pruneVictims(systemKey: string, victims: { id: string; size: number }[], bound: number, awaitedMax: number, scheduleRetry: () => Promise<void>): Promise<void> {
     const prune = (ids: string[]) =>
@@ -60,7 +64,14 @@ export class RecoveryDesk {
     if (now.length > 0) await prune(now);
     if (later.length === 0) return;
     await scheduleRetry();
-    this.host.waitUntil(prune(later));
+    const running = new Promise((resolve) => setTimeout(resolve, 0)).then(() => prune(later));
+    this.afterAnswer.add(running);
+    this.host.waitUntil(running.finally(() => this.afterAnswer.delete(running)));
+  }
+
+  /** Settles once every prune running after its commit's answer has finished (the bench and tests wait on it). */
+  async afterAnswerSettled(): Promise<void> {
+    while (this.afterAnswer.size > 0) await Promise.allSettled([...this.afterAnswer]);
   }
 
   /** Moves a commit's retention victims (journaled in its synchronous step) into the window, then the bound; audited as `backup.prune`. */

@@ -23,6 +23,11 @@ async function lowerAwaitedMax(org: string, bytes: number): Promise<void> {
   });
 }
 
+/** Waits for the ledger's prunes still running after their commit's answer (what the bench waits on between uploads). */
+async function afterAnswerSettled(org: string): Promise<void> {
+  await runInDurableObject(organizationLedger(org), (instance) => (instance as unknown as { recovery: { afterAnswerSettled(): Promise<void> } }).recovery.afterAnswerSettled());
+}
+
 async function pruneEvents(system: TestSystem, id: string): Promise<number> {
   const row = await env.OPERATOR_DB.prepare("SELECT COUNT(*) AS n FROM audit_events WHERE organization_id = ? AND action = 'backup.prune' AND target = ?")
     .bind(system.org, `${system.key}/${id}`)
@@ -45,14 +50,26 @@ async function systemWithLargeBackup(): Promise<{ system: TestSystem; large: str
 }
 
 describe("a large retention victim is moved after the upload's answer", () => {
-  it("leaves the quota at once, then the listing; moved byte-exact and audited once", async () => {
+  it("answers before the copy, leaves the quota at once, then the listing; moved byte-exact and audited once", async () => {
     const { system, large, bytes } = await systemWithLargeBackup();
+    // The copy's put completes, then its answer is held until the test lets it through.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const holding = new FaultInjector(null, { afterCall: (call) => (call.binding === "LEDGER.BACKUPS" && call.method === "put" ? held : undefined) });
+    await injectIntoLedger(holding, system.org);
     const small = await client(system, LIMITS).upload(patternBytes(SMALL, 8), "small.tar.gz");
     expect(small.status).toBe(201);
     const kept = (await json(small)).data.id as string;
-    // Out of the quota in the commit itself, whether or not its copy has finished.
+    // Answered while the copy is held: out of the quota in the commit itself, the original still stored.
     expect(await organizationLedger(system.org).usageBytes(system.org)).toBe(SMALL);
-    await vi.waitFor(async () => expect(await objectKeys(prefixOf(system))).toEqual([keyOf(system, kept)]), { timeout: 10_000, interval: 50 });
+    await vi.waitFor(() => expect(holding.callsTo("LEDGER.BACKUPS", "put").length).toBe(1), { timeout: 10_000, interval: 20 });
+    expect(await objectKeys(prefixOf(system))).toContain(keyOf(system, large));
+    const settled = afterAnswerSettled(system.org);
+    expect(await Promise.race([settled.then(() => "settled"), new Promise((r) => setTimeout(() => r("running"), 200))])).toBe("running");
+
+    release();
+    await settled;
+    expect(await objectKeys(prefixOf(system))).toEqual([keyOf(system, kept)]);
     expect(await bytesOf(recoveryPrefixOf(system) + large)).toEqual(bytes);
     await vi.waitFor(async () => expect(await pruneEvents(system, large)).toBe(1), { timeout: 10_000, interval: 50 });
     expect((await organizationLedger(system.org).recoverable(system.org, system.key)).map((b) => b.id)).toEqual([large]);

@@ -51,7 +51,7 @@ function run(change: (r: any) => void = () => {}) {
     latency: { list: [5, 6], upload: [20, 25], uploadDigest: [18, 19] },
     list: [{ api: 1000, baseline: 1000, ratio: 1, cpuApi: 1, cpuBaseline: 1 }],
     legacyList: [{ legacy: 990, api: 1000, ratio: 0.99 }],
-    upload: [{ api: 50, raw: 100, digest: 90, ratio: 0.5, digestRatio: 0.9, cpu: { api: 2000, raw: 1000, digest: 1100 } }],
+    upload: [{ api: 50, raw: 100, digest: 90, ratio: 0.5, digestRatio: 0.9, cpu: { api: 2000, raw: 1000, digest: 1100 }, afterAnswerMs: { api: 1500, digest: 1400 } }],
     smallUploads: { vs_client_digest: 1, vs_raw_put: 0.5, api_per_s: 14, client_digest_per_s: 14, raw_put_per_s: 28, rounds: 9, fixed_costs_ms_per_upload: { request: 80 } },
     download: [{ api: 100, raw: 100, ratio: 1, cpu: { api: 10, raw: 10 } }],
     ledger: { ratio: 1 },
@@ -87,6 +87,9 @@ describe("bench report: targets are comparisons", () => {
     const text = formatReport(result);
     for (const name of names) expect(text).toContain(`| ${name} `);
     expect(text).toContain("kv.get blocking, d1.query background, r2.list blocking");
+    // The pruned victim's copy after each API upload's answer, waited for untimed, is reported.
+    expect(result.figures.upload.after_answer_prune_ms).toBe(1500);
+    expect(text).toContain("waited for untimed: 1500 ms");
   });
 
   it("list_subrequests counts only the calls the response waits for; a third blocking call misses it", ({ expect }) => {

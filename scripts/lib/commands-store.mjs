@@ -1,6 +1,8 @@
 // The system commands run straight on the stores (--local / --remote): KV for the records,
-// and D1 for each change's index row and audit event (scripts/lib/operator-records.mjs).
+// and D1 for each change's index row and audit event (scripts/lib/operator-records.mjs). A change
+// to an existing system holds its change lease, as the worker's changes do (change-lease.mjs).
 import { readFile } from "node:fs/promises";
+import { refuseTombstoned, withChangeLease } from "./change-lease.mjs";
 import { describeTarget } from "./kv.mjs";
 import { recordImport, recordSystemChange } from "./operator-records.mjs";
 import { abbreviate, fields, table } from "./output.mjs";
@@ -15,46 +17,59 @@ export async function create({ kv, db, options, out }) {
 }
 
 export async function rotate({ kv, db, args, out }) {
-  const { systemKey, systemSecret, record } = await rotateSecret(kv, args.KEY);
-  await recordSystemChange(db, systemKey, record, record.organization_id, "system.rotate");
+  const { systemKey, systemSecret, record } = await withChangeLease(db, args.KEY, async (lease) => {
+    refuseTombstoned(args.KEY, lease);
+    const rotated = await rotateSecret(kv, args.KEY);
+    await recordSystemChange(db, args.KEY, rotated.record, rotated.record.organization_id, "system.rotate", "ok", lease);
+    return rotated;
+  });
   out.note(`Rotated the secret of ${systemKey} in ${describeTarget(kv.target)}; the old one no longer works. The new one is shown only this once.`);
   out.result(credentialsView(systemKey, systemSecret, record), fields(credentialsView(systemKey, systemSecret, record)));
 }
 
+/** Applies `change` to KEY's record holding its lease; a change that happened is recorded (index, audit) as `action`. */
+function changeRecord(kv, db, systemKey, change, action, { outcome = "ok", allowDeleted = false } = {}) {
+  return withChangeLease(db, systemKey, async (lease) => {
+    if (!allowDeleted) refuseTombstoned(systemKey, lease);
+    const result = await updateRecord(kv, systemKey, change, { allowDeleted });
+    if (result.changed) await recordSystemChange(db, systemKey, result.record, result.record.organization_id, action, outcome, lease);
+    return result;
+  });
+}
+
 export async function suspend({ kv, db, args, out }) {
-  const { record, changed } = await updateRecord(kv, args.KEY, (r) => (r.suspended_at ? null : { ...r, suspended_at: rfc3339Now() }));
-  if (changed) await recordSystemChange(db, args.KEY, record, record.organization_id, "system.suspend");
+  const { record, changed } = await changeRecord(kv, db, args.KEY, (r) => (r.suspended_at ? null : { ...r, suspended_at: rfc3339Now() }), "system.suspend");
   const verb = changed ? "Suspended" : "Already suspended:";
   out.result(publicView(args.KEY, record), `${verb} ${args.KEY} (since ${record.suspended_at}); its requests are refused until \`resume\`.`);
 }
 
 export async function resume({ kv, db, args, out }) {
-  const { record, changed } = await updateRecord(kv, args.KEY, (r) => (r.suspended_at ? { ...r, suspended_at: null } : null));
-  if (changed) await recordSystemChange(db, args.KEY, record, record.organization_id, "system.resume");
+  const { record, changed } = await changeRecord(kv, db, args.KEY, (r) => (r.suspended_at ? { ...r, suspended_at: null } : null), "system.resume");
   out.result(publicView(args.KEY, record), `${changed ? "Resumed" : "Not suspended:"} ${args.KEY} (status ${systemStatus(record)}).`);
 }
 
 export async function remove({ kv, db, args, options, out }) {
   if (options.purge) {
-    // An unknown key is an error, not a silent no-op; a malformed record (the worker refuses it) can go.
-    const { record, problems } = await inspectRecord(kv, args.KEY);
-    // Only a well-formed record ever had a legacy index entry (the CLI and the worker write nothing invalid).
-    if (problems.length === 0) await kv.delete(legacyIndexKey(record.system_id));
-    await kv.delete(args.KEY);
-    const organizationId = typeof record?.organization_id === "string" ? record.organization_id : null;
-    await recordSystemChange(db, args.KEY, null, organizationId, "system.purge", "ok: record removed (backups are erased by the API's purge)");
+    await withChangeLease(db, args.KEY, async (lease) => {
+      // An unknown key is an error, not a silent no-op; a malformed record (the worker refuses it) can go.
+      const { record, problems } = await inspectRecord(kv, args.KEY);
+      // Only a well-formed record ever had a legacy index entry (the CLI and the worker write nothing invalid).
+      if (problems.length === 0) await kv.delete(legacyIndexKey(record.system_id));
+      await kv.delete(args.KEY);
+      const organizationId = typeof record?.organization_id === "string" ? record.organization_id : null;
+      await recordSystemChange(db, args.KEY, null, organizationId, "system.purge", "ok: record removed (backups are erased by the API's purge)", lease);
+    });
     out.result({ system_key: args.KEY, purged: true }, `Purged the record of ${args.KEY}; the key could now be reused.`);
     return;
   }
-  const { record, changed } = await updateRecord(kv, args.KEY, (r) => (r.deleted_at ? null : { ...r, deleted_at: rfc3339Now() }), { allowDeleted: true });
-  if (changed) await recordSystemChange(db, args.KEY, record, record.organization_id, "system.retire");
+  // A retire leaves the "retired" tombstone, as over the API: a change whose KV read is older than the retire still sees it.
+  const { record, changed } = await changeRecord(kv, db, args.KEY, (r) => (r.deleted_at ? null : { ...r, deleted_at: rfc3339Now() }), "system.retire", { allowDeleted: true });
   out.result(publicView(args.KEY, record), `${changed ? "Deleted" : "Already deleted:"} ${args.KEY} (at ${record.deleted_at}); the record stays so the key is never reused.`);
 }
 
 export async function appendOnly({ kv, db, args, out }) {
   const wanted = args["on|off"] === "on";
-  const { record, changed } = await updateRecord(kv, args.KEY, (r) => ((r.append_only === true) === wanted ? null : { ...r, append_only: wanted }));
-  if (changed) await recordSystemChange(db, args.KEY, record, record.organization_id, "system.append_only", `ok: ${args["on|off"]}`);
+  const { record, changed } = await changeRecord(kv, db, args.KEY, (r) => ((r.append_only === true) === wanted ? null : { ...r, append_only: wanted }), "system.append_only", { outcome: `ok: ${args["on|off"]}` });
   const effect = wanted ? "it cannot delete backups" : "it can delete its backups";
   out.result(publicView(args.KEY, record), `${changed ? "Set" : "Already"} append-only ${args["on|off"]} for ${args.KEY}: ${effect}.`);
 }

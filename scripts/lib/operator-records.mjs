@@ -53,8 +53,11 @@ export async function revokeOperatorToken(db, name) {
 }
 
 /** Writes the index row (or removes it, when `record` is null) and the audit event of a CLI change to a system. */
-export async function recordSystemChange(db, systemKey, record, organizationId, action, outcome = "ok") {
-  await db.query(`${indexSql(systemKey, record)}\n${auditSql([organizationId], { action, target: systemKey, outcome })}`);
+export async function recordSystemChange(db, systemKey, record, organizationId, action, outcome = "ok", lease = null) {
+  // With the change's lease: its tombstone and its end go in the same D1 call (change-lease.mjs).
+  const closing = lease ? `\n${lease.closing(action === "system.retire" ? "retired" : null)}` : "";
+  await db.query(`${indexSql(systemKey, record)}\n${auditSql([organizationId], { action, target: systemKey, outcome })}${closing}`);
+  lease?.ended();
 }
 
 /** Index rows and audit events for many systems at once (import), 200 records to a batch. */

@@ -6,13 +6,12 @@
 import { readSystemRecord } from "../auth/credentials";
 import type { SystemRecord } from "../auth/secret";
 import { ApiError } from "../errors";
+import { CHANGE_LEASE_MS } from "../operator/change-lease-sql";
 import { extendChangeLease, releaseChangeLease, takeChangeLease, type Tombstone } from "../operator/system-changes";
 import { log } from "../platform/log";
 import { rfc3339 } from "../platform/time";
 import type { RecordStores } from "./system-records";
 
-/** How long a change may hold a system before its lease lapses (a long purge or move renews it as it goes). */
-export const CHANGE_LEASE_MS = 60_000;
 /** How long a change waits for one already running before it answers 409. */
 export const CHANGE_WAIT_MS = 2_000;
 const POLL_MS = 100;

@@ -3,6 +3,7 @@
 // leaves. D1 is one strongly consistent database, reached from every location; KV (the record
 // store) is eventually consistent and cached, so it cannot be the lock. docs/consistency.md.
 
+import { RELEASE_LEASE_SQL, TAKE_LEASE_SQL, TOMBSTONE_SQL } from "./change-lease-sql";
 import { d1 } from "./d1";
 
 /** What a change learns when it takes the lease. */
@@ -21,15 +22,7 @@ export type Tombstone = "retired" | "purged";
  */
 export async function takeChangeLease(db: D1Database, systemKey: string, holder: string, now: number, heldUntil: number): Promise<ChangeLease | null> {
   return d1("take change lease", () =>
-    db
-      .prepare(
-        `INSERT INTO system_changes (system_key, holder, held_until) VALUES (?1, ?2, ?3)
-         ON CONFLICT (system_key) DO UPDATE SET holder = excluded.holder, held_until = excluded.held_until
-         WHERE system_changes.holder IS NULL OR system_changes.held_until <= ?4
-         RETURNING version, tombstone`,
-      )
-      .bind(systemKey, holder, heldUntil, now)
-      .first<ChangeLease>(),
+    db.prepare(TAKE_LEASE_SQL).bind(systemKey, holder, heldUntil, now).first<ChangeLease>(),
   );
 }
 
@@ -44,7 +37,7 @@ export async function extendChangeLease(db: D1Database, systemKey: string, holde
 /** Ends `holder`'s change: the lease is free and the version counts one more change. */
 export async function releaseChangeLease(db: D1Database, systemKey: string, holder: string): Promise<void> {
   await d1("release change lease", () =>
-    db.prepare("UPDATE system_changes SET holder = NULL, held_until = 0, version = version + 1 WHERE system_key = ? AND holder = ?").bind(systemKey, holder).run(),
+    db.prepare(RELEASE_LEASE_SQL).bind(systemKey, holder).run(),
   );
 }
 
@@ -53,9 +46,7 @@ export async function releaseChangeLease(db: D1Database, systemKey: string, hold
  * A purge tombstone is never replaced by a retire one; only the lease holder may write it.
  */
 export function tombstoneStatement(db: D1Database, systemKey: string, holder: string, tombstone: Tombstone): D1PreparedStatement {
-  return db
-    .prepare("UPDATE system_changes SET tombstone = ? WHERE system_key = ? AND holder = ? AND (tombstone IS NULL OR tombstone = 'retired')")
-    .bind(tombstone, systemKey, holder);
+  return db.prepare(TOMBSTONE_SQL).bind(tombstone, systemKey, holder);
 }
 
 /** A system's change count (0 before its first change): what download links are bound to. */

@@ -76,3 +76,10 @@ export async function storedRecords(persistTo: string, keys: string[]): Promise<
   const values = JSON.parse(stdout) as Record<string, { value: string | null }>;
   return keys.map((key) => (values[key]?.value == null ? null : JSON.parse(values[key].value!)));
 }
+
+/** Rows of the last statement on the local operator database (D1), run with wrangler itself (not through the CLI under test). */
+export async function d1Rows(persistTo: string, sql: string): Promise<Record<string, unknown>[]> {
+  const stdout = await runWrangler(["d1", "execute", "OPERATOR_DB", "--local", "--persist-to", persistTo, "--json", "--command", sql]);
+  const results = JSON.parse(stdout) as { results: Record<string, unknown>[] }[];
+  return results[results.length - 1].results;
+}

@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { afterAll, beforeAll, describe, it } from "vitest";
-import { NODE, ROOT, run, system, systemJson, tempDir } from "./harness.ts";
+import { d1Rows, ROOT, system, systemJson, tempDir } from "./harness.ts";
 
 let root: { path: string; remove: () => Promise<void> };
 beforeAll(async () => {
@@ -25,13 +25,6 @@ describe("the OpenAPI document", () => {
       expect(Object.keys(document.paths)).toContain(path);
   });
 });
-
-/** Rows of the local operator database, read with wrangler itself (not through the CLI under test). */
-async function d1Rows(state: string, sql: string): Promise<Record<string, unknown>[]> {
-  const result = await run(NODE, [join(ROOT, "node_modules/.bin/wrangler"), "d1", "execute", "OPERATOR_DB", "--local", "--persist-to", state, "--json", "--command", sql]);
-  if (result.code !== 0) throw new Error(`wrangler d1 execute failed: ${result.stderr}`);
-  return JSON.parse(result.stdout)[0].results;
-}
 
 describe.concurrent("npm run system -- token", () => {
   it("create prints the token once as the contract names it, stores only a salted hash, and is audited", async ({ expect }) => {

@@ -20,7 +20,7 @@ export async function rotate({ kv, db, args, out }) {
   const { systemKey, systemSecret, record } = await withChangeLease(db, args.KEY, async (lease) => {
     refuseTombstoned(args.KEY, lease);
     const rotated = await rotateSecret(kv, args.KEY);
-    await recordSystemChange(db, args.KEY, rotated.record, rotated.record.organization_id, "system.rotate", "ok", lease);
+    await recordSystemChange(db, args.KEY, rotated.record, rotated.record.organization_id, "system.rotate", "ok", { lease });
     return rotated;
   });
   out.note(`Rotated the secret of ${systemKey} in ${describeTarget(kv.target)}; the old one no longer works. The new one is shown only this once.`);
@@ -28,11 +28,11 @@ export async function rotate({ kv, db, args, out }) {
 }
 
 /** Applies `change` to KEY's record holding its lease; a change that happened is recorded (index, audit) as `action`. */
-function changeRecord(kv, db, systemKey, change, action, { outcome = "ok", allowDeleted = false } = {}) {
+function changeRecord(kv, db, systemKey, change, action, { outcome = "ok", allowDeleted = false, tombstone = null } = {}) {
   return withChangeLease(db, systemKey, async (lease) => {
     if (!allowDeleted) refuseTombstoned(systemKey, lease);
     const result = await updateRecord(kv, systemKey, change, { allowDeleted });
-    if (result.changed) await recordSystemChange(db, systemKey, result.record, result.record.organization_id, action, outcome, lease);
+    if (result.changed) await recordSystemChange(db, systemKey, result.record, result.record.organization_id, action, outcome, { lease, tombstone });
     return result;
   });
 }
@@ -57,13 +57,13 @@ export async function remove({ kv, db, args, options, out }) {
       if (problems.length === 0) await kv.delete(legacyIndexKey(record.system_id));
       await kv.delete(args.KEY);
       const organizationId = typeof record?.organization_id === "string" ? record.organization_id : null;
-      await recordSystemChange(db, args.KEY, null, organizationId, "system.purge", "ok: record removed (backups are erased by the API's purge)", lease);
+      await recordSystemChange(db, args.KEY, null, organizationId, "system.purge", "ok: record removed (backups are erased by the API's purge)", { lease });
     });
     out.result({ system_key: args.KEY, purged: true }, `Purged the record of ${args.KEY}; the key could now be reused.`);
     return;
   }
   // A retire leaves the "retired" tombstone, as over the API: a change whose KV read is older than the retire still sees it.
-  const { record, changed } = await changeRecord(kv, db, args.KEY, (r) => (r.deleted_at ? null : { ...r, deleted_at: rfc3339Now() }), "system.retire", { allowDeleted: true });
+  const { record, changed } = await changeRecord(kv, db, args.KEY, (r) => (r.deleted_at ? null : { ...r, deleted_at: rfc3339Now() }), "system.retire", { allowDeleted: true, tombstone: "retired" });
   out.result(publicView(args.KEY, record), `${changed ? "Deleted" : "Already deleted:"} ${args.KEY} (at ${record.deleted_at}); the record stays so the key is never reused.`);
 }
 

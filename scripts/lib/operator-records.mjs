@@ -53,9 +53,9 @@ export async function revokeOperatorToken(db, name) {
 }
 
 /** Writes the index row (or removes it, when `record` is null) and the audit event of a CLI change to a system. */
-export async function recordSystemChange(db, systemKey, record, organizationId, action, outcome = "ok", lease = null) {
-  // With the change's lease: its tombstone and its end go in the same D1 call (change-lease.mjs).
-  const closing = lease ? `\n${lease.closing(action === "system.retire" ? "retired" : null)}` : "";
+export async function recordSystemChange(db, systemKey, record, organizationId, action, outcome = "ok", { lease = null, tombstone = null } = {}) {
+  // With the change's lease: the tombstone it leaves and its end go in the same D1 call (change-lease.mjs).
+  const closing = lease ? `\n${lease.closing(tombstone)}` : "";
   await db.query(`${indexSql(systemKey, record)}\n${auditSql([organizationId], { action, target: systemKey, outcome })}${closing}`);
   lease?.ended();
 }

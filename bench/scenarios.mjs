@@ -141,7 +141,7 @@ export async function uploadRounds({ bench, pid, within }, upSys, plan) {
   const rounds = [];
   const kinds = ["api", "raw", "digest"];
   for (let r = 0; r < plan.rounds && within(); r++) {
-    const t = {};
+    const ms = {};
     const cpu = {};
     const afterAnswerMs = {};
     let copyMs = 0;
@@ -150,17 +150,21 @@ export async function uploadRounds({ bench, pid, within }, upSys, plan) {
       const body = bodyOf(plan.bytes, `up-${r}-${kind}`);
       const digest = kind === "digest" ? body.sha256() : undefined;
       const before = await cpuMs(pid);
-      const ms = kind === "raw" ? (await bench.rawPut(`.bench/raw-${r}`, body)).ms : (await bench.upload(upSys, body, { digest })).ms;
+      ms[kind] = kind === "raw" ? (await bench.rawPut(`.bench/raw-${r}`, body)).ms : (await bench.upload(upSys, body, { digest })).ms;
       if (kind !== "raw") afterAnswerMs[kind] = await bench.settle(upSys);
       cpu[kind] = (await cpuMs(pid)) - before;
-      t[kind] = plan.bytes / MiB / (ms / 1000);
       if (kind === "raw") copyMs = (await bench.rawCopy(`.bench/raw-${r}`, `.bench/copy-${r}`, body.sha256())).ms;
     }
     for (const key of [`.bench/raw-${r}`, `.bench/copy-${r}`]) await bench.rawDelete(key);
+    const mibS = (kind) => plan.bytes / MiB / (ms[kind] / 1000);
     // The platform work a large upload without a digest cannot avoid: the body put as it arrives,
     // then read back and put again, verified (a bare put and a bare verified copy, same round).
-    const minimum = plan.bytes / MiB / (plan.bytes / MiB / t.raw + copyMs / 1000);
-    rounds.push({ ...t, ratio: t.api / t.raw, digestRatio: t.digest / t.raw, ceiling: minimum / t.raw, vsMinimum: t.api / minimum, cpu, afterAnswerMs });
+    const minimumMs = ms.raw + copyMs;
+    rounds.push({
+      api: mibS("api"), raw: mibS("raw"), digest: mibS("digest"),
+      ratio: ms.raw / ms.api, digestRatio: ms.raw / ms.digest, ceiling: ms.raw / minimumMs, vsMinimum: minimumMs / ms.api,
+      cpu, afterAnswerMs,
+    });
   }
   return rounds;
 }

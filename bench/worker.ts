@@ -41,6 +41,12 @@ export class OrgLedger extends AppOrgLedger {
 
 const BENCH = "/__bench/";
 
+/** The uncounted ledger of the organisation `?org=` names, with the bench's own methods. */
+function benchLedger(env: Env, url: URL): { org: string; stub: DurableObjectStub<OrgLedger> } {
+  const org = url.searchParams.get("org") ?? "";
+  return { org, stub: env.ORG_LEDGER.get(env.ORG_LEDGER.idFromName(org)) as unknown as DurableObjectStub<OrgLedger> };
+}
+
 export default {
   async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
     const url = new URL(request.url);
@@ -123,21 +129,18 @@ async function benchRoute(request: Request, env: Env, url: URL): Promise<Respons
     }
     case "POST ledger/seed": {
       // Seeding, uncounted: an organisation's ledger with `rows` committed backups.
-      const org = url.searchParams.get("org") ?? "";
-      const stub = env.ORG_LEDGER.get(env.ORG_LEDGER.idFromName(org)) as unknown as DurableObjectStub<OrgLedger>;
+      const { org, stub } = benchLedger(env, url);
       return Response.json({ org, usage: await stub.benchSeed(org, Number(url.searchParams.get("rows"))) });
     }
     case "POST ledger/settle": {
       // Uncounted: answers once the organisation's prunes still running after an answer are done.
-      const org = url.searchParams.get("org") ?? "";
-      const stub = env.ORG_LEDGER.get(env.ORG_LEDGER.idFromName(org)) as unknown as DurableObjectStub<OrgLedger>;
+      const { org, stub } = benchLedger(env, url);
       await stub.benchSettled();
       return Response.json({ org });
     }
     case "POST ledger/reserve": {
       // Admission alone: `n` reserve + release pairs in a row, as an upload makes them, timed here.
-      const org = url.searchParams.get("org") ?? "";
-      const stub = env.ORG_LEDGER.get(env.ORG_LEDGER.idFromName(org));
+      const { org, stub } = benchLedger(env, url);
       const n = Number(url.searchParams.get("n"));
       const started = Date.now();
       for (let i = 0; i < n; i++) {

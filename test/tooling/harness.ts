@@ -3,11 +3,29 @@
 import { spawn } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { afterAll, beforeAll } from "vitest";
 import { hashSecretPart, parseSystemSecret } from "../../src/auth/secret.ts";
+import { tempDir } from "../../scripts/harness/temp-dir.mjs";
 import { NODE, REPO_ROOT, runWrangler, wranglerEnv } from "../../scripts/harness/wrangler.mjs";
 
 export { freePort, waitUntilServing } from "../../scripts/harness/loopback.mjs";
-export { tempDir } from "../../scripts/harness/temp-dir.mjs";
+export { tempDir };
+
+/**
+ * One temporary folder for a test file, made before its tests and removed after them; the
+ * function returned names a new state folder in it, so that each test has its own local stores.
+ */
+export function freshStates(prefix: string): () => string {
+  let root: { path: string; remove: () => Promise<void> } | undefined;
+  let n = 0;
+  beforeAll(async () => {
+    root = await tempDir(prefix);
+  });
+  afterAll(async () => {
+    await root?.remove();
+  });
+  return () => join(root!.path, `state-${++n}`);
+}
 export { basicAuthorization } from "../../scripts/harness/basic-auth.mjs";
 /** The repository root. */
 export const ROOT = REPO_ROOT;

@@ -3,20 +3,11 @@
 // CLI's and leaves the record as it was; a CLI change counts one more change (download links
 // issued before it stop working) and frees the lease; a tombstone left over the API refuses it
 // even when the KV record does not show the retire or purge yet. Each test has its own local state.
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, it } from "vitest";
-import { type Credentials, d1Rows, storedRecord, system, systemJson, tempDir } from "./harness.ts";
+import { describe, it } from "vitest";
+import { type Credentials, d1Rows, freshStates, storedRecord, system, systemJson } from "./harness.ts";
 
-let root: { path: string; remove: () => Promise<void> };
-let n = 0;
-const freshState = () => join(root.path, `state-${++n}`);
-
-beforeAll(async () => {
-  root = await tempDir("system-cli-lease-");
-});
-afterAll(async () => {
-  await root.remove();
-});
+/** Each test gets its own local state, so none depends on another. */
+const freshState = freshStates("system-cli-lease-");
 
 const quoted = (value: string) => `'${value.replace(/'/g, "''")}'`;
 

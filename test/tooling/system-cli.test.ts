@@ -1,26 +1,16 @@
 // The operator CLI (`npm run system -- …`) making, changing and importing systems, each test against
 // its own throwaway local KV state. Stored records are read back with wrangler itself, not the CLI.
 import { writeFile } from "node:fs/promises";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, it } from "vitest";
+import { describe, it } from "vitest";
 import { generateSystemCredentials, parseSystemSecret } from "../../src/auth/secret.ts";
-import { type Credentials, storedRecord, storedRecords, system, systemJson, tempDir, verifies } from "./harness.ts";
+import { type Credentials, freshStates, storedRecord, storedRecords, system, systemJson, verifies } from "./harness.ts";
 
 const SYSTEM_KEY = /^NETH-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const SYSTEM_SECRET = /^my_[0-9a-f]{16}\.[A-Za-z0-9_-]{43}$/;
 const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
 
-let root: { path: string; remove: () => Promise<void> };
-let n = 0;
 /** Each test gets its own local state, so none depends on another. */
-const freshState = () => join(root.path, `state-${++n}`);
-
-beforeAll(async () => {
-  root = await tempDir("system-cli-");
-});
-afterAll(async () => {
-  await root.remove();
-});
+const freshState = freshStates("system-cli-");
 
 // Concurrent: vitest runs the tooling files one after another on a 2-core machine, and each test
 // mostly waits for wrangler processes, so two or more in flight use both cores.

@@ -3,21 +3,12 @@
 import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, it } from "vitest";
+import { describe, it } from "vitest";
 import { generateSystemCredentials } from "../../src/auth/secret.ts";
-import { NODE, ROOT, run, system, tempDir } from "./harness.ts";
+import { freshStates, NODE, ROOT, run, system } from "./harness.ts";
 
-let root: { path: string; remove: () => Promise<void> };
-let n = 0;
 /** Each test gets its own local state, so none depends on another. */
-const freshState = () => join(root.path, `state-${++n}`);
-
-beforeAll(async () => {
-  root = await tempDir("system-refusals-");
-});
-afterAll(async () => {
-  await root.remove();
-});
+const freshState = freshStates("system-refusals-");
 
 // Concurrent, like system-cli.test.ts.
 describe.concurrent("npm run system: refusals", () => {

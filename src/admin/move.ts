@@ -9,8 +9,8 @@
 
 import { writeSystemRecord } from "../auth/credentials";
 import type { SystemRecord } from "../auth/secret";
-import { systemPrefix, systemStagingPrefix, type SystemScope } from "../backups/keys";
-import { copyBackupObject, deleteObjects, listObjects } from "../backups/store";
+import { BLOB_PREFIX, blobKeyOf, systemBlobPrefix, systemPrefix, type SystemScope } from "../backups/keys";
+import { backupSize, copyBackupObject, deleteObjects, listObjects } from "../backups/store";
 import type { Limits } from "../config";
 import { ApiError, UnavailableError } from "../errors";
 import { adoptBackups, forgetSystem, reserveMoveIn, sealSystem, systemBackupRows } from "../ledger/client";
@@ -79,7 +79,7 @@ async function moveHeld(stores: MoveStores, actor: Actor, held: HeldSystem, reco
     await sealAndDrain(stores.ledger, [from], "move");
     sources = (await listObjects(stores.bucket, fromPrefix)).filter((o) => o.customMetadata?.sha256); // uncommitted: not a backup
     if (record.organization_id !== toOrg) {
-      await reserveMoveIn(stores.ledger, to, sources.reduce((sum, o) => sum + o.size, 0), stores.limits.maxSizePerOrg);
+      await reserveMoveIn(stores.ledger, to, sources.reduce((sum, o) => sum + backupSize(o), 0), stores.limits.maxSizePerOrg);
       if (starting) await startMove(stores.db, systemKey, { from_org: from.organizationId, to_org: toOrg });
     }
   } catch (err) {
@@ -93,8 +93,10 @@ async function moveHeld(stores: MoveStores, actor: Actor, held: HeldSystem, reco
   if (record.organization_id !== toOrg) await writeSystemRecord(stores.kv, systemKey, moved);
   // Only sources whose exact copy is at the destination are deleted: nothing is lost to a race.
   const copied = sources.filter((o) => sameBackup(o, atDestination.get(o.key.slice(fromPrefix.length))));
-  const leftovers = (await listObjects(stores.bucket, systemStagingPrefix(from))).map((o) => o.key);
-  const doomed = [...copied.map((o) => o.key), ...leftovers];
+  // A blob whose entry is not among the sources is no backup's (a failed upload's; the system is drained): it goes too.
+  const sourceKeys = new Set(sources.map((o) => o.key));
+  const orphans = (await listObjects(stores.bucket, systemBlobPrefix(from))).map((o) => o.key).filter((k) => !sourceKeys.has(k.slice(BLOB_PREFIX.length)));
+  const doomed = [...copied.flatMap((o) => [o.key, blobKeyOf(o.key)]), ...orphans];
   for (let i = 0; i < doomed.length; i += 1000) await deleteObjects(stores.bucket, doomed.slice(i, i + 1000));
   if ((await listObjects(stores.bucket, fromPrefix)).length > 0) throw new UnavailableError("backup storage unavailable: the move is not finished, repeat it");
   await forgetSystem(stores.ledger, from);
@@ -130,7 +132,7 @@ async function copyMissing(stores: MoveStores, sources: R2Object[], from: System
     if (++copies % RENEW_EVERY === 0) await renew();
   }
   // Each backup keeps its age: its commit time travels in its `uploaded_at`, its digest beside it.
-  await adoptBackups(stores.ledger, to, [...present].map(([id, o]) => ({ id, size: o.size, committedAt: commitTimeOf(o), sha256: o.customMetadata?.sha256 ?? null })));
+  await adoptBackups(stores.ledger, to, [...present].map(([id, o]) => ({ id, size: backupSize(o), committedAt: commitTimeOf(o), sha256: o.customMetadata?.sha256 ?? null })));
   return present;
 }
 
@@ -141,5 +143,5 @@ function commitTimeOf(object: R2Object): number | null {
 }
 
 function sameBackup(a: R2Object, b: R2Object | undefined): boolean {
-  return b !== undefined && a.size === b.size && !!a.customMetadata?.sha256 && a.customMetadata.sha256 === b.customMetadata?.sha256;
+  return b !== undefined && backupSize(a) === backupSize(b) && !!a.customMetadata?.sha256 && a.customMetadata.sha256 === b.customMetadata?.sha256;
 }

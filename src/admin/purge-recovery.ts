@@ -4,8 +4,8 @@
 
 import { writeSystemRecord } from "../auth/credentials";
 import { generateSecret, type SystemRecord } from "../auth/secret";
-import { purgedSystemKey, systemPrefix, systemStagingPrefix, type SystemScope } from "../backups/keys";
-import { deleteObjects, eraseObjects, listObjects, putDocument, readDocument } from "../backups/store";
+import { purgedSystemKey, systemBlobPrefix, systemPrefix, type SystemScope } from "../backups/keys";
+import { clearPrefix, eraseObjects, listObjects, putDocument, readDocument } from "../backups/store";
 import type { Limits } from "../config";
 import { ApiError, UnavailableError } from "../errors";
 import { liftPurge, recordPurge, removePurgedBackups, restoreBackups } from "../ledger/recovery-client";
@@ -36,9 +36,9 @@ export interface PurgedSystem {
 }
 
 /**
- * Moves every backup of the system into the recovery window (reason `purged`) and deletes its
- * staged uploads (not backups), after keeping its record (no secret) for an undo. Checks that
- * nothing is left under the system's prefixes (else 503; every step is safe to repeat). Returns
+ * Moves every backup of the system into the recovery window (reason `purged`), after keeping its
+ * record (no secret) for an undo, then deletes the blobs failed uploads left (no backup's bytes).
+ * Checks that no backup is left under the system's prefix (else 503; every step is safe to repeat). Returns
  * how many objects left the system and when the window ends.
  */
 export async function moveSystemToRecovery(stores: PurgeRecoveryStores, actor: Actor, scope: SystemScope, record: SystemRecord, home = true): Promise<{ moved: number; eraseAfter: string }> {
@@ -51,13 +51,11 @@ export async function moveSystemToRecovery(stores: PurgeRecoveryStores, actor: A
   const prefix = systemPrefix(scope);
   const ids = (await listObjects(stores.bucket, prefix)).map((o) => o.key.slice(prefix.length));
   if (ids.length > 0) await removePurgedBackups(stores.ledger, scope, ids, actor.name, Date.parse(purge.erase_after), limits);
-  const staged = (await listObjects(stores.bucket, systemStagingPrefix(scope))).map((o) => o.key);
-  for (let i = 0; i < staged.length; i += 1000) await deleteObjects(stores.bucket, staged.slice(i, i + 1000));
-  for (const left of [prefix, systemStagingPrefix(scope)]) {
-    // A move or delete whose answer was lost, or an upload that landed meanwhile: fail closed.
-    if ((await listObjects(stores.bucket, left)).length > 0) throw new UnavailableError("backup storage unavailable: some backups could not be moved");
-  }
-  return { moved: ids.length + staged.length, eraseAfter: purge.erase_after };
+  // A move or delete whose answer was lost, or an upload that landed meanwhile: fail closed.
+  if ((await listObjects(stores.bucket, prefix)).length > 0) throw new UnavailableError("backup storage unavailable: some backups could not be moved");
+  // With every backup in the window, a blob left is no backup's (a failed upload's): it goes now.
+  const leftovers = await clearPrefix(stores.bucket, systemBlobPrefix(scope));
+  return { moved: ids.length + leftovers, eraseAfter: purge.erase_after };
 }
 
 /** The purged system kept under this key while its window runs, or null. */

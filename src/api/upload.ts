@@ -5,7 +5,7 @@ import type { AuthenticatedSystem } from "../auth/credentials";
 import { ingestBufferedBackup } from "../backups/buffered-ingest";
 import { mimeTypeFor, newBackupId, sanitiseFilename } from "../backups/ids";
 import { ingestBackup, type NewestBackup } from "../backups/ingest";
-import { backupKey, stagingKey, systemPrefix } from "../backups/keys";
+import { backupKey, backupKeys, blobKey, systemPrefix } from "../backups/keys";
 import { deleteObjects, readBackupMetadata, toBackupMetadata, type BackupMetadata } from "../backups/store";
 import type { Limits } from "../config";
 import { ApiError, StorageUnavailableError } from "../errors";
@@ -53,7 +53,7 @@ export interface UploadOutcome {
  * newest backup store nothing and answer with that backup (a retry whose 201 was lost).
  * On failure nothing stays: an unacknowledged object is taken back, the ledger forgets it and
  * the reservation is released. All of it runs under `waitUntil`: a client that hangs up after
- * its last byte cannot cut the copy, the commit, the staging cleanup or the release short.
+ * its last byte cannot cut the entry's write, the commit, a cleanup or the release short.
  */
 export function storeUpload(bindings: UploadBindings, req: UploadRequest): Promise<UploadOutcome> {
   const storing = store(bindings, req);
@@ -81,7 +81,7 @@ async function store(bindings: UploadBindings, req: UploadRequest): Promise<Uplo
       body: req.body,
       length: req.length,
       key: backupKey(system, id),
-      stagingKey: stagingKey(system, id),
+      blobKey: blobKey(system, id),
       clientSha256: req.clientSha256,
       contentType: mimeTypeFor(id),
       metadata: { filename, uploader_ip: req.clientAddress, system_id: system.systemId, ...(req.legacyType ? { legacy_type: req.legacyType } : {}) },
@@ -89,7 +89,9 @@ async function store(bindings: UploadBindings, req: UploadRequest): Promise<Uplo
     });
   } catch (err) {
     // R2 may have stored the object and then lost its answer: never acknowledged, it must not stay.
-    if (err instanceof StorageUnavailableError) await takeBack(bucket, system, id);
+    // Only the object under the backup key: a split backup's entry write may still land after
+    // this, and must then find its bytes; a blob no entry records goes with the daily reconciliation.
+    if (err instanceof StorageUnavailableError) await takeBack(bucket, system, id, [backupKey(system, id)]);
     await releaseUpload(ledger, system, token);
     throw err;
   }
@@ -138,9 +140,9 @@ async function existingBackup(bucket: R2Bucket, system: AuthenticatedSystem, id:
   return backup;
 }
 
-/** Deletes a backup the client was never told about (best effort; the ledger's reconciliation catches a miss). */
-async function takeBack(bucket: R2Bucket, system: AuthenticatedSystem, id: string): Promise<void> {
-  await deleteObjects(bucket, backupKey(system, id)).catch((e) =>
+/** Deletes a backup the client was never told about, by default entry and blob (best effort; the ledger's reconciliation catches a miss). */
+async function takeBack(bucket: R2Bucket, system: AuthenticatedSystem, id: string, keys = backupKeys(system, id)): Promise<void> {
+  await deleteObjects(bucket, keys).catch((e) =>
     log.error("removal of an unacknowledged backup failed", { system: system.systemKey, id, error: e }),
   );
 }

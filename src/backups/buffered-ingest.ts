@@ -1,6 +1,6 @@
 // Buffered ingest: a small body (up to BACKUP_BUFFERED_UPLOAD_MAX) is read whole into memory,
 // hashed, and written once with its digest: one R2 write, where the streaming path needs a
-// staging write, a read back and a second write. What the fleet sends is mostly this size.
+// blob write and an entry write. What the fleet sends is mostly this size.
 
 import { BodyLengthError, BodyTimeoutError, ChecksumMismatchError } from "../errors";
 import { bytesToHex } from "../platform/codec";

@@ -3,7 +3,7 @@
 import { ApiError } from "../errors";
 import { envelope } from "../http/envelope";
 import { etagMatches, parseRange } from "./request-headers";
-import { getBackupBody, headObject } from "./store";
+import { getBackupBody, headBackup } from "./store";
 
 /**
  * Answers GET or HEAD for one backup object: 200, 206 for a Range, 304 for a matching
@@ -14,14 +14,14 @@ import { getBackupBody, headObject } from "./store";
 export async function serveBackup(request: Request, bucket: R2Bucket, key: string): Promise<Response> {
   const ifNoneMatch = request.headers.get("If-None-Match");
   if (request.method === "HEAD") {
-    const head = await headObject(bucket, key);
+    const head = await headBackup(bucket, key);
     if (!head) throw notFound();
     if (etagMatches(ifNoneMatch, head.httpEtag)) return notModified(head);
     return new Response(null, { status: 200, headers: downloadHeaders(head, head.size) });
   }
   const range = parseRange(request.headers.get("Range"));
   if (range === "unsatisfiable") {
-    const head = await headObject(bucket, key);
+    const head = await headBackup(bucket, key);
     if (!head) throw notFound();
     return etagMatches(ifNoneMatch, head.httpEtag) ? notModified(head) : unsatisfiable(head.size);
   }

@@ -1,12 +1,12 @@
 // Streaming ingest: the body flows from the client to R2 without being held in memory, its
 // length checked against Content-Length, its pace against the minimum (body-pace.ts) and its
-// SHA-256 computed as it passes.
+// SHA-256 (and MD5, to check what R2 stored) computed as it passes.
 
 import { BodyLengthError, BodyTimeoutError, ChecksumMismatchError, StorageUnavailableError } from "../errors";
 import { bytesToHex } from "../platform/codec";
 import { log } from "../platform/log";
 import { BodyPace, pacedRead } from "./body-pace";
-import { deleteObjects, getObject, isChecksumMismatch, putObject, type StoredCustomMetadata } from "./store";
+import { deleteObjects, isChecksumMismatch, putObject, type StoredCustomMetadata } from "./store";
 
 export interface IngestRequest {
   body: ReadableStream<Uint8Array>;
@@ -14,12 +14,12 @@ export interface IngestRequest {
   length: number;
   /** Final object key (visible to listings once written). */
   key: string;
-  /** Where the bytes go first when the client sent no digest. */
-  stagingKey: string;
+  /** Where the bytes go when the client sent no digest (a split backup, store.ts). */
+  blobKey: string;
   /** Hex SHA-256 the client declared (Content-Digest / X-Checksum-SHA256), or null. */
   clientSha256: string | null;
   contentType: string;
-  metadata: Omit<StoredCustomMetadata, "sha256" | "uploaded_at">;
+  metadata: Omit<StoredCustomMetadata, "sha256" | "uploaded_at" | "blob_size">;
   /** The system's newest backup, when it has the declared length: a body with its digest stores nothing. */
   newest: NewestBackup | null;
 }
@@ -39,10 +39,15 @@ export async function isNewestBackup(newest: NewestBackup | null, sha256: string
 /**
  * Stores an upload so that it is never visible without its digest.
  * With a client digest: one write to the final key, R2 verifying the digest.
- * Without (or when the declared digest is the newest backup's): write to a staging key while
- * hashing, then copy to the final key with the digest (R2 verifies the copy against it), then
- * drop the staging object. Returns null, with no final write, when the body is the newest backup.
- * On any failure nothing is left under the final key and the staging object is removed.
+ * Without (or when the declared digest is the newest backup's): one write of the bytes, as they
+ * arrive, to the backup's blob key, hashed on the way (SHA-256 to record, MD5 to compare with
+ * the MD5 R2 computes of what it stored); then, under the final key, an entry of no bytes that
+ * records the digest and the size (a split backup, store.ts). Only that entry is listed, so the
+ * backup appears whole, with its digest, or not at all. Returns null, leaving nothing, when the
+ * body is the newest backup. A failure before the entry's write removes the blob; a failed
+ * entry write leaves it to the caller, who takes back the entry only (that write may still
+ * land, and its entry must then find its bytes; the daily reconciliation removes a blob no
+ * backup records).
  * A body slower than the minimum pace fails with 408 (BodyTimeoutError); each write's deadline
  * starts when its body is complete and grows with the size.
  */
@@ -55,21 +60,22 @@ export async function ingestBackup(bucket: R2Bucket, req: IngestRequest): Promis
     const customMetadata = { ...req.metadata, sha256 } satisfies StoredCustomMetadata;
     return await writeChecked(bucket, req.key, metered, req.length, { sha256, customMetadata, httpMetadata }, true);
   }
+  let entryWritten = false;
   try {
-    await writeChecked(bucket, req.stagingKey, metered, req.length, {}, false);
-    const sha256 = await metered.digest;
+    const blob = await writeChecked(bucket, req.blobKey, metered, req.length, { customMetadata: req.metadata, httpMetadata }, false);
+    const { sha256, md5 } = await metered.digests;
+    // R2 computed the MD5 of what it received: the bytes hashed here are the bytes stored.
+    const stored = blob.checksums.md5;
+    if (!stored || bytesToHex(new Uint8Array(stored)) !== md5) throw new StorageUnavailableError("put", new Error("R2 stored other bytes than it was sent"));
     if (req.clientSha256 !== null && req.clientSha256 !== sha256) throw new ChecksumMismatchError();
     if (await isNewestBackup(req.newest, sha256)) return null;
-    const staged = await getObject(bucket, req.stagingKey);
-    if (!staged) throw new StorageUnavailableError("get staging", new Error("staging object vanished"));
-    const customMetadata = { ...req.metadata, sha256 } satisfies StoredCustomMetadata;
-    // R2 recomputes the SHA-256 of what it receives and refuses the write on a mismatch.
-    return await putObject(bucket, req.key, staged.body, { sha256, customMetadata, httpMetadata }, req.length);
+    const customMetadata = { ...req.metadata, sha256, blob_size: String(req.length) } satisfies StoredCustomMetadata;
+    entryWritten = true; // from here a failed write may still land: its bytes stay (the caller takes back the entry only)
+    return await putObject(bucket, req.key, new Uint8Array(0), { customMetadata, httpMetadata });
   } finally {
-    await deleteObjects(bucket, req.stagingKey).catch((err) => {
-      // The bucket's lifecycle rule on `.staging/` removes it within a day (docs/deployment.md).
-      log.error("staging cleanup failed", { key: req.stagingKey, error: err });
-    });
+    // Bytes no entry can record are nobody's: they go. (If this removal fails too, the daily
+    // reconciliation removes the blob a day on, or a purge or a move of the system at once.)
+    if (!entryWritten) await deleteObjects(bucket, req.blobKey).catch((err) => log.error("removal of an unrecorded blob failed", { key: req.blobKey, error: err }));
   }
 }
 
@@ -96,8 +102,8 @@ async function writeChecked(
 interface MeteredBody {
   /** A stream of exactly the declared length (R2 needs a known length). */
   stream: ReadableStream<Uint8Array>;
-  /** Hex SHA-256 of the bytes, once the stream has ended. */
-  digest: Promise<string>;
+  /** Hex SHA-256 and MD5 of the bytes, once the stream has ended (empty strings when not hashed). */
+  digests: Promise<{ sha256: string; md5: string }>;
   /** Settles once the whole body has been handed to R2 (or has failed). */
   complete: Promise<void>;
   /** The body's own failure, if it had one. */
@@ -117,8 +123,8 @@ const READ_BYTES = 1024 * 1024;
  * One chunk is read while the previous one is being written, so at most two buffers are held.
  */
 function meterBody(body: ReadableStream<Uint8Array>, length: number, hash: boolean): MeteredBody {
-  const digestStream = hash ? new crypto.DigestStream("SHA-256") : null;
-  const digestWriter = digestStream?.getWriter();
+  const hashes = hash ? [new crypto.DigestStream("SHA-256"), new crypto.DigestStream("MD5")] : [];
+  const hashWriters = hashes.map((h) => h.getWriter());
   const fixed = new FixedLengthStream(length);
   const writer = fixed.writable.getWriter();
   const source = largeChunks(body);
@@ -129,7 +135,7 @@ function meterBody(body: ReadableStream<Uint8Array>, length: number, hash: boole
     if (stopped) return;
     stopped = true;
     writer.abort(reason).catch(() => {});
-    digestWriter?.abort(reason).catch(() => {});
+    for (const w of hashWriters) w.abort(reason).catch(() => {});
     source.cancel(reason);
   };
   const fail = (kind: BodyLengthError["kind"] | "slow") => {
@@ -155,7 +161,7 @@ function meterBody(body: ReadableStream<Uint8Array>, length: number, hash: boole
       if (chunk.value && chunk.value.byteLength > 0) {
         seen += chunk.value.byteLength;
         if (seen > length) return fail("long");
-        if (digestWriter) await digestWriter.write(chunk.value);
+        for (const w of hashWriters) await w.write(chunk.value);
         await writing;
         if (written) source.recycle(written); // its write has completed: the buffer is free again
         written = chunk.value;
@@ -166,14 +172,15 @@ function meterBody(body: ReadableStream<Uint8Array>, length: number, hash: boole
     }
     if (seen < length) return fail("short");
     await writing;
-    await digestWriter?.close();
+    for (const w of hashWriters) await w.close();
     await writer.close();
   };
   // A rejection here is R2 no longer reading (its own error reaches the caller through put).
   const complete = pump().catch((err) => stop(err));
-  const digest = digestStream ? digestStream.digest.then((d) => bytesToHex(new Uint8Array(d))) : Promise.resolve("");
-  digest.catch(() => {}); // observed through fault() when the body fails
-  return { stream: fixed.readable, digest, complete, fault: () => fault, stop };
+  const hex = (h: DigestStream) => h.digest.then((d) => bytesToHex(new Uint8Array(d)));
+  const digests = hash ? Promise.all(hashes.map(hex)).then(([sha256, md5]) => ({ sha256, md5 })) : Promise.resolve({ sha256: "", md5: "" });
+  digests.catch(() => {}); // observed through fault() when the body fails
+  return { stream: fixed.readable, digests, complete, fault: () => fault, stop };
 }
 
 /**

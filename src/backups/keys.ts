@@ -23,17 +23,32 @@ export function backupKey(system: SystemScope, id: string): string {
   return systemPrefix(system) + id;
 }
 
-/** Where an upload is written while its digest is computed; outside every system prefix. */
-export const STAGING_PREFIX = ".staging/";
+/**
+ * Where the bytes of a large backup stored without a client digest live: the object under its
+ * backup key is then an entry of no bytes that carries its metadata (digest and size), written
+ * once the bytes are stored and hashed. Outside every system prefix, so never listed.
+ */
+export const BLOB_PREFIX = ".blobs/";
 
-/** The staging key of an upload in progress. */
-export function stagingKey(system: SystemScope, id: string): string {
-  return STAGING_PREFIX + backupKey(system, id);
+/** The key of the bytes of the backup stored under `key` when it is split (see BLOB_PREFIX). */
+export function blobKeyOf(key: string): string {
+  return BLOB_PREFIX + key;
 }
 
-/** Where a system's uploads in progress are staged (erasure removes these too). */
-export function systemStagingPrefix(system: SystemScope): string {
-  return STAGING_PREFIX + systemPrefix(system);
+/** Every key one backup of the system may occupy (its object, and its blob when split): what a removal deletes, in one call. */
+export function backupKeys(system: SystemScope, id: string): string[] {
+  const key = backupKey(system, id);
+  return [key, blobKeyOf(key)];
+}
+
+/** The blob key of one backup of the system. */
+export function blobKey(system: SystemScope, id: string): string {
+  return blobKeyOf(backupKey(system, id));
+}
+
+/** Where a system's split backups keep their bytes (a purge or a move clears what is left there). */
+export function systemBlobPrefix(system: SystemScope): string {
+  return BLOB_PREFIX + systemPrefix(system);
 }
 
 /** Where removed backups wait out the recovery window; outside every system prefix (docs/recovery.md). */

@@ -5,7 +5,7 @@ import { finalWriteDeadlineMs, TIMINGS } from "../config";
 import { StorageUnavailableError } from "../errors";
 import { withDeadline } from "../platform/deadline";
 import { rfc3339 } from "../platform/time";
-import { backupKey, systemPrefix, type SystemScope } from "./keys";
+import { backupKey, blobKeyOf, systemPrefix, type SystemScope } from "./keys";
 import type { ByteRange } from "./request-headers";
 
 /** What a listing returns for each backup (the published metadata shape). */
@@ -33,6 +33,22 @@ export interface StoredCustomMetadata {
   system_id: string;
   /** Only on uploads through the older protocol: its `{type}` (`enterprise` or `community`). */
   legacy_type?: string;
+  /**
+   * Only on the entry of a split backup (a large upload without a client digest): the size of
+   * its bytes, which live under `blobKeyOf(key)` while the entry itself holds none. Its digest
+   * is known only once the bytes are stored, so it is recorded in this entry, written after them.
+   */
+  blob_size?: string;
+}
+
+/** True for the entry of a split backup: its bytes live under `blobKeyOf(object.key)`. */
+export function isSplitBackup(object: R2Object): boolean {
+  return typeof object.customMetadata?.blob_size === "string";
+}
+
+/** The size of a backup's bytes: its entry's `blob_size` when it is split, else the object's own. */
+export function backupSize(object: R2Object): number {
+  return isSplitBackup(object) ? Number(object.customMetadata!.blob_size) : object.size;
 }
 
 /** A backup object's commit time (ms): an imported object's original `uploaded_at`, else when R2 stored it. */
@@ -103,8 +119,19 @@ export interface RangeNotSatisfiable {
   object: R2Object;
 }
 
-/** A backup's bytes (all, or a range), null when there is none, or the size when the range starts past its end. */
+/**
+ * A backup's bytes (all, or a range), null when there is none, or the size when the range starts
+ * past its end. A split backup's entry leads to its blob: two gets.
+ */
 export async function getBackupBody(bucket: R2Bucket, key: string, range?: ByteRange): Promise<R2ObjectBody | RangeNotSatisfiable | null> {
+  const got = await getRange(bucket, key, range);
+  const entry = got && ("unsatisfiable" in got ? got.object : got);
+  if (!entry || !isSplitBackup(entry)) return got;
+  if ("body" in got!) await got.body.cancel();
+  return getRange(bucket, blobKeyOf(key), range);
+}
+
+async function getRange(bucket: R2Bucket, key: string, range?: ByteRange): Promise<R2ObjectBody | RangeNotSatisfiable | null> {
   let failure: unknown;
   try {
     return (await withDeadline("R2 get", TIMINGS.r2DeadlineMs, () => bucket.get(key, range ? { range } : {}))) as R2ObjectBody | null;
@@ -115,8 +142,15 @@ export async function getBackupBody(bucket: R2Bucket, key: string, range?: ByteR
   }
   const head = await headObject(bucket, key);
   if (!head) return null;
-  if ("offset" in range && range.offset >= head.size) return { unsatisfiable: true, object: head };
+  // A split backup's entry holds no bytes, so any range is past its end: the caller goes on to its blob.
+  if (isSplitBackup(head) || ("offset" in range && range.offset >= head.size)) return { unsatisfiable: true, object: head };
   throw new StorageUnavailableError("get", failure);
+}
+
+/** A backup's metadata as a download answers it (a split backup's blob: its size and ETag), or null when there is none. */
+export async function headBackup(bucket: R2Bucket, key: string): Promise<R2Object | null> {
+  const entry = await headObject(bucket, key);
+  return entry && isSplitBackup(entry) ? headObject(bucket, blobKeyOf(key)) : entry;
 }
 
 /**
@@ -164,7 +198,7 @@ export function toBackupMetadata(object: R2Object, prefix: string): BackupMetada
   return {
     id,
     filename: custom.filename ?? id,
-    size: object.size,
+    size: backupSize(object),
     sha256: custom.sha256,
     mimetype: object.httpMetadata?.contentType ?? "application/octet-stream",
     uploaded_at: rfc3339(backupTime(object)),
@@ -184,7 +218,7 @@ export interface ListedObject {
 export async function listObjectPage(bucket: R2Bucket, prefix: string, cursor: string | undefined, limit: number): Promise<{ objects: ListedObject[]; cursor: string | null }> {
   const page = await r2("list", () => bucket.list({ prefix, cursor, limit, include: ["customMetadata"] }));
   return {
-    objects: page.objects.map((o) => ({ key: o.key, size: o.size, committedAt: backupTime(o), sha256: o.customMetadata?.sha256 ?? null })),
+    objects: page.objects.map((o) => ({ key: o.key, size: backupSize(o), committedAt: backupTime(o), sha256: o.customMetadata?.sha256 ?? null })),
     cursor: page.truncated ? page.cursor : null,
   };
 }
@@ -201,17 +235,49 @@ export async function listObjects(bucket: R2Bucket, prefix: string): Promise<R2O
   return out;
 }
 
+/** Deletes every object under a prefix (all pages); returns how many there were. */
+export async function clearPrefix(bucket: R2Bucket, prefix: string): Promise<number> {
+  const keys = (await listObjects(bucket, prefix)).map((o) => o.key);
+  for (let i = 0; i < keys.length; i += 1000) await deleteObjects(bucket, keys.slice(i, i + 1000));
+  return keys.length;
+}
+
 /**
  * Copies a committed backup to another key, byte-exact, with its content type and custom
  * metadata. R2 verifies the bytes it receives against the recorded SHA-256 and refuses a
- * mismatch, so a copy is either exact or absent. Returns the new object.
+ * mismatch, so a copy is either exact or absent. A split backup is copied whole (its blob's
+ * bytes under the new key). Returns the new object.
  */
 export async function copyBackupObject(bucket: R2Bucket, source: R2Object, toKey: string): Promise<R2Object> {
-  const sha256 = source.customMetadata?.sha256;
-  if (!sha256) throw new StorageUnavailableError("copy", new Error(`${source.key} has no recorded digest`));
-  const body = await getObject(bucket, source.key);
-  if (!body) throw new StorageUnavailableError("copy", new Error(`${source.key} vanished during the copy`));
-  return putObject(bucket, toKey, body.body, { sha256, httpMetadata: source.httpMetadata, customMetadata: source.customMetadata });
+  const opened = await openBackup(bucket, source.key);
+  if (!opened) throw new StorageUnavailableError("copy", new Error(`${source.key} vanished during the copy`));
+  return putCopy(bucket, opened, toKey, wholeMetadata(opened.entry));
+}
+
+/** A backup to copy: its entry (metadata) and a stream of its bytes (a split backup's from its blob). */
+interface OpenedBackup {
+  entry: R2Object;
+  body: ReadableStream;
+  size: number;
+}
+
+/**
+ * Opens a backup for a copy; null when it is gone. A split backup whose blob is missing is a
+ * failure (503), never "gone": its entry must not be dropped as if the backup had been moved.
+ */
+async function openBackup(bucket: R2Bucket, key: string): Promise<OpenedBackup | null> {
+  const entry = await getObject(bucket, key);
+  if (!entry || !isSplitBackup(entry)) return entry && { entry, body: entry.body, size: entry.size };
+  await entry.body.cancel();
+  const blob = await getObject(bucket, blobKeyOf(key));
+  if (!blob) throw new StorageUnavailableError("get", new Error(`the blob of ${key} is missing`));
+  return { entry, body: blob.body, size: blob.size };
+}
+
+/** A backup's custom metadata as a whole (not split) copy carries it. */
+function wholeMetadata(entry: R2Object): Record<string, string> {
+  const { blob_size: _split, ...custom } = entry.customMetadata ?? {};
+  return custom;
 }
 
 /** Why and when a backup left its system, and when the recovery window ends (RFC 3339 times). */
@@ -229,30 +295,30 @@ export interface Removal {
  * that copy is kept (10069 is "already there", when its digest is the same).
  */
 export async function copyToRecovery(bucket: R2Bucket, fromKey: string, toKey: string, removal: Removal): Promise<R2Object | null> {
-  const source = await getObject(bucket, fromKey);
+  const source = await openBackup(bucket, fromKey);
   if (!source) return null;
   // The commit time to the millisecond, so that a restored backup sorts where it did.
-  const custom: Record<string, string> = { ...source.customMetadata, uploaded_at: new Date(backupTime(source)).toISOString(), ...removal };
+  const custom: Record<string, string> = { ...wholeMetadata(source.entry), uploaded_at: new Date(backupTime(source.entry)).toISOString(), ...removal };
   try {
     await putCopy(bucket, source, toKey, custom);
   } catch (err) {
     if (!isLockRefusal(err) || (await headObject(bucket, toKey))?.customMetadata?.sha256 !== custom.sha256) throw err;
   }
-  return source;
+  return source.entry;
 }
 
 /** Copies a recovery copy back to its backup key, byte-exact, without the removal's metadata (same id, digest and commit time). Null when the copy is gone. */
 export async function copyFromRecovery(bucket: R2Bucket, fromKey: string, toKey: string): Promise<R2Object | null> {
-  const source = await getObject(bucket, fromKey);
+  const source = await openBackup(bucket, fromKey);
   if (!source) return null;
-  const { removed_at: _a, removed_by: _b, reason: _c, erase_after: _d, ...custom } = source.customMetadata ?? {};
+  const { removed_at: _a, removed_by: _b, reason: _c, erase_after: _d, ...custom } = wholeMetadata(source.entry);
   return putCopy(bucket, source, toKey, custom);
 }
 
-function putCopy(bucket: R2Bucket, source: R2ObjectBody, toKey: string, customMetadata: Record<string, string>): Promise<R2Object> {
+function putCopy(bucket: R2Bucket, source: OpenedBackup, toKey: string, customMetadata: Record<string, string>): Promise<R2Object> {
   const sha256 = customMetadata.sha256;
-  if (!sha256) throw new StorageUnavailableError("copy", new Error(`${source.key} has no recorded digest`));
-  return putObject(bucket, toKey, source.body, { sha256, httpMetadata: source.httpMetadata, customMetadata }, source.size);
+  if (!sha256) throw new StorageUnavailableError("copy", new Error(`${source.entry.key} has no recorded digest`));
+  return putObject(bucket, toKey, source.body, { sha256, httpMetadata: source.entry.httpMetadata, customMetadata }, source.size);
 }
 
 /** Erases objects (at most 1000 keys); returns the keys R2 refused under a bucket lock (10069), to erase later. */

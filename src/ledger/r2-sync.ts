@@ -4,9 +4,9 @@
 // run meanwhile) and then applies it in one short synchronous step. The pass's state is saved
 // after every step, so an evicted or restarted ledger resumes where it stopped.
 
-import { isBackupId } from "../backups/ids";
-import { organizationPrefix } from "../backups/keys";
-import { listObjectPage, type ListedObject } from "../backups/store";
+import { backupIdTime, isBackupId } from "../backups/ids";
+import { BLOB_PREFIX, organizationPrefix } from "../backups/keys";
+import { deleteObjects, listObjectPage, type ListedObject } from "../backups/store";
 import { TIMINGS } from "../config";
 import { hasRow } from "./backup-rows";
 
@@ -21,6 +21,10 @@ export interface SyncPass {
   dropped: number;
   added: number;
   resized: number;
+  /** A reconciliation's second part: the organisation's blobs, after its backups (the cursor is then the blobs'). */
+  blobs?: boolean;
+  /** Blobs removed because no backup records them (a failed upload's bytes). */
+  cleared?: number;
 }
 
 /** A new pass of the given kind. */
@@ -31,6 +35,11 @@ export function newPass(kind: SyncPass["kind"], now: number): SyncPass {
 // A row committed this shortly before a page was listed may not be in that page yet: never
 // dropped as a ghost by it (the next day's pass will see it, if it really is one).
 const GHOST_MARGIN_MS = 60_000;
+
+// A blob is written minutes before its entry, within one upload: one that no backup records a
+// day after its upload began (the time in its id) is a failed upload's (the worker died between
+// the two writes, or the blob's removal failed), and goes.
+const ORPHAN_BLOB_AGE_MS = 86_400_000;
 
 type Row = {
   system_key: string;
@@ -46,6 +55,7 @@ type Row = {
  * and counts moved on, and whether this was its last page.
  */
 export async function syncStep(sql: SqlStorage, bucket: R2Bucket, organizationId: string, pass: SyncPass): Promise<{ pass: SyncPass; done: boolean }> {
+  if (pass.blobs) return blobStep(sql, bucket, organizationId, pass);
   const listedAt = Date.now();
   const prefix = organizationPrefix(organizationId);
   const page = await listObjectPage(bucket, prefix, pass.cursor ?? undefined, TIMINGS.syncPageSize);
@@ -57,8 +67,30 @@ export async function syncStep(sql: SqlStorage, bucket: R2Bucket, organizationId
     for (const object of objects) if (addRow(sql, object)) next.added++;
   } else {
     reconcileRange(sql, objects, pass.after, upper, listedAt - GHOST_MARGIN_MS, next);
+    // The backups done, a reconciliation goes on to the blobs (a rebuild leaves them to the next one).
+    if (page.cursor === null) return { pass: { ...next, blobs: true, cursor: null, cleared: 0 }, done: false };
   }
   return { pass: next, done: page.cursor === null };
+}
+
+/**
+ * One page of the organisation's blobs: removes those older than a day that no backup records,
+ * neither a row nor a removal still copying it into the recovery window (`moving`).
+ */
+async function blobStep(sql: SqlStorage, bucket: R2Bucket, organizationId: string, pass: SyncPass): Promise<{ pass: SyncPass; done: boolean }> {
+  const prefix = BLOB_PREFIX + organizationPrefix(organizationId);
+  const page = await listObjectPage(bucket, prefix, pass.cursor ?? undefined, TIMINGS.syncPageSize);
+  const oldEnough = Date.now() - ORPHAN_BLOB_AGE_MS;
+  const recorded = "SELECT 1 FROM backups WHERE system_key = ? AND id = ? UNION ALL SELECT 1 FROM recoverable WHERE system_key = ? AND id = ? AND state = 'moving'";
+  const orphans = page.objects
+    .filter((o) => {
+      const [systemKey, id] = o.key.slice(prefix.length).split("/");
+      const began = isBackupId(id) ? backupIdTime(id) : o.committedAt;
+      return began < oldEnough && sql.exec(recorded, systemKey, id, systemKey, id).toArray().length === 0;
+    })
+    .map((o) => o.key);
+  if (orphans.length > 0) await deleteObjects(bucket, orphans);
+  return { pass: { ...pass, cursor: page.cursor, cleared: (pass.cleared ?? 0) + orphans.length }, done: page.cursor === null };
 }
 
 /**

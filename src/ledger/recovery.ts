@@ -4,8 +4,8 @@
 // is copied back. A fault between two steps leaves the row `moving` or `restoring`, and the
 // alarm (or a retry) finishes it: nothing is lost, nothing counted twice.
 
-import { backupKey, recoveryKey, type SystemScope } from "../backups/keys";
-import { backupTime, copyFromRecovery, copyToRecovery, deleteObjects, eraseObjects, headObject, type Removal } from "../backups/store";
+import { backupKey, backupKeys, recoveryKey, type SystemScope } from "../backups/keys";
+import { backupSize, backupTime, copyFromRecovery, copyToRecovery, deleteObjects, eraseObjects, headObject, type Removal } from "../backups/store";
 import { eraseAfter } from "../config";
 import { recordAuditQuietly } from "../operator/audit";
 import { log } from "../platform/log";
@@ -126,7 +126,7 @@ export class RecoveryDesk {
         const scope = this.scope(systemKey);
         const source = await copyToRecovery(bucket, backupKey(scope, id), recoveryKey(scope, id), removalOf(row));
         // The original goes only once its copy is stored (no bucket lock covers the systems' prefixes).
-        if (source) await deleteObjects(bucket, backupKey(scope, id));
+        if (source) await deleteObjects(bucket, backupKeys(scope, id));
         const copy = source ?? (await headObject(bucket, recoveryKey(scope, id)));
         if (!copy) {
           dropRecoverable(sql, systemKey, id);
@@ -134,7 +134,7 @@ export class RecoveryDesk {
           continue;
         }
         const custom = copy.customMetadata ?? {};
-        finishRemoval(sql, systemKey, id, { size: copy.size, sha256: custom.sha256 ?? null, filename: custom.filename ?? null, uploadedAt: backupTime(copy) });
+        finishRemoval(sql, systemKey, id, { size: backupSize(copy), sha256: custom.sha256 ?? null, filename: custom.filename ?? null, uploadedAt: backupTime(copy) });
         moved.push(id);
       }
     } finally {

@@ -41,7 +41,7 @@ export class SyncRunner {
       if (pass.kind === "rebuild") this.meta.set("built_at", String(now));
       this.meta.set("reconciled_at", String(now));
       this.meta.set("reconcile_due_at", String(nextReconcileAt(organizationId, now)));
-      if (pass.kind === "reconcile" && done.dropped + done.added + done.resized > 0) log.warn("ledger reconciled with R2", { organizationId, ...done });
+      if (pass.kind === "reconcile" && done.dropped + done.added + done.resized + (done.cleared ?? 0) > 0) log.warn("ledger reconciled with R2", { organizationId, ...done });
     })();
     try {
       await this.stepping;

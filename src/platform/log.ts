@@ -23,7 +23,7 @@ export function describeError(err: unknown): LogFields {
 
 /**
  * Logs one structured line.
- * @example log.error("staging cleanup failed", { key, error: err })
+ * @example log.error("removal of an unrecorded blob failed", { key, error: err })
  */
 export const log = {
   error: (event: string, fields: LogFields = {}) => write("error", event, fields),

@@ -3,7 +3,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { organizationPrefix } from "../../src/backups/keys";
-import { BASE, client, json, keyOf, newSystem, NO_RATE_LIMITS, objectKeys, organizationStagingPrefix, patternBytes, prefixOf, sameBytes, send, sha256Hex, stagingPrefixOf } from "./helpers";
+import { BASE, client, json, keyOf, newSystem, NO_RATE_LIMITS, objectKeys, blobPrefixOf, organizationBlobPrefix, patternBytes, prefixOf, sameBytes, send, sha256Hex, unrecordedBlobs } from "./helpers";
 import { uuidv7 } from "../../src/backups/ids";
 import { FaultInjector } from "./fault-bindings";
 
@@ -101,9 +101,9 @@ describe("GET /api/systems/backups (the published endpoint)", () => {
     });
   });
 
-  it("never lists a staging object or an object without a digest", async () => {
+  it("never lists a blob, an upload's bytes before its entry, or an object without a digest", async () => {
     const system = await newSystem();
-    await env.BACKUPS.put(stagingPrefixOf(system) + `${uuidv7()}.bin`, "in flight");
+    await env.BACKUPS.put(blobPrefixOf(system) + `${uuidv7()}.bin`, "in flight");
     await env.BACKUPS.put(keyOf(system, `${uuidv7()}.bin`), "no digest");
     expect((await json(await client(system).list())).data.backups).toEqual([]);
   });
@@ -144,12 +144,20 @@ describe("POST /api/systems/backups", () => {
     expect(created.size).toBe(bytes.length);
     expect(created.sha256).toBe(await sha256Hex(bytes));
     expect(created.id.endsWith(".tar.bz2")).toBe(true);
-    const stored = await env.BACKUPS.head(keyOf(system, created.id));
-    expect(stored?.customMetadata?.sha256).toBe(created.sha256);
-    expect(stored?.checksums.sha256 && [...new Uint8Array(stored.checksums.sha256)].map((b) => b.toString(16).padStart(2, "0")).join("")).toBe(created.sha256);
+    // Written once: the bytes under the blob key, then an entry of no bytes with the digest and size.
+    const entry = await env.BACKUPS.head(keyOf(system, created.id));
+    expect(entry?.size).toBe(0);
+    expect(entry?.customMetadata).toMatchObject({ sha256: created.sha256, blob_size: String(bytes.length), filename: "big.tar.bz2" });
+    const blob = await env.BACKUPS.get(blobPrefixOf(system) + created.id);
+    expect(sameBytes(new Uint8Array(await blob!.arrayBuffer()), bytes)).toBe(true);
+    const hex = (b: ArrayBuffer) => [...new Uint8Array(b)].map((x) => x.toString(16).padStart(2, "0")).join("");
+    expect(hex(blob!.checksums.md5!)).toBe(hex(await crypto.subtle.digest("MD5", bytes)));
     const downloaded = await client(system).download(created.id);
+    expect(downloaded.headers.get("Content-Length")).toBe(String(bytes.length));
+    expect(downloaded.headers.get("ETag")).toBe(blob!.httpEtag);
     expect(sameBytes(new Uint8Array(await downloaded.arrayBuffer()), bytes)).toBe(true);
-    expect(await objectKeys(stagingPrefixOf(system))).toEqual([]);
+    expect(await objectKeys(blobPrefixOf(system))).toEqual([blobPrefixOf(system) + created.id]);
+    expect(await unrecordedBlobs(organizationBlobPrefix(system.org))).toEqual([]);
   });
 
   it("sanitises X-Filename and derives the id's extension from it", async () => {
@@ -232,7 +240,7 @@ describe("POST /api/systems/backups", () => {
       expect((await json(response)).message).toMatch(/^request body is (shorter|longer) than its Content-Length$/);
     }
     expect(await objectKeys(organizationPrefix(system.org))).toEqual([]);
-    expect(await objectKeys(organizationStagingPrefix(system.org))).toEqual([]);
+    expect(await objectKeys(organizationBlobPrefix(system.org))).toEqual([]);
     expect((await json(await client(system).list())).data.backups).toEqual([]);
   });
 
@@ -253,11 +261,17 @@ describe("POST /api/systems/backups", () => {
   });
 });
 
-describe("GET and HEAD /api/systems/backups/{id}", () => {
+// Every download behaviour holds for a backup stored whole and for a split one (its bytes in a blob).
+describe.each([
+  ["stored whole", {}],
+  ["split", { BACKUP_BUFFERED_UPLOAD_MAX: "0" }],
+])("GET and HEAD /api/systems/backups/{id}, a backup %s", (_form, overrides) => {
   async function stored(bytes: Uint8Array | string, name = "nightly.tar.gz") {
     const system = await newSystem();
-    const api = client(system);
+    const api = client(system, overrides);
     const created = (await json(await api.upload(bytes, name))).data;
+    const entry = await env.BACKUPS.head(keyOf(system, created.id));
+    expect(entry?.customMetadata?.blob_size).toBe("BACKUP_BUFFERED_UPLOAD_MAX" in overrides ? String(created.size) : undefined);
     return { system, api, created };
   }
 

@@ -32,7 +32,7 @@ function tally(injector: FaultInjector): Record<string, number> {
 async function systemWithThreeBackups() {
   const f = await newFleetOrg();
   for (let i = 0; i < 2; i++) await client(f.system).upload(patternBytes(2000 + i, i + 5), `b${i}.tar.gz`);
-  await env.BACKUPS.put(`.staging/${f.org}/${f.system.key}/leftover.tar.gz`, "staged bytes");
+  await env.BACKUPS.put(`.blobs/${f.org}/${f.system.key}/leftover.tar.gz`, "a failed upload's bytes");
   return f;
 }
 
@@ -49,7 +49,7 @@ describe("storage calls of each change", () => {
     const p = await systemWithThreeBackups();
     const purging = new FaultInjector();
     expect((await purgeSystem(storesOf(purging), ACTOR, p.system.key)).deleted).toBe(4);
-    expect(tally(purging)).toEqual({ OPERATOR_DB: 6, SYSTEMS: 5, ORG_LEDGER: 4, BACKUPS: 6 });
+    expect(tally(purging)).toEqual({ OPERATOR_DB: 6, SYSTEMS: 5, ORG_LEDGER: 4, BACKUPS: 5 });
 
     const m = await systemWithThreeBackups();
     const moving = new FaultInjector();

@@ -165,7 +165,7 @@ async function checkInvariants(world: World): Promise<void> {
     expect(record?.purged_at).toBeTruthy();
     for (const org of world.orgs) {
       expect(await objectKeys(`${org}/${key}/`)).toEqual([]);
-      expect(await objectKeys(`.staging/${org}/${key}/`)).toEqual([]);
+      expect(await objectKeys(`.blobs/${org}/${key}/`)).toEqual([]);
     }
     expect((await client(world.system).list()).status).toBe(401);
   } else {

@@ -17,8 +17,8 @@ import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterAll, describe, expect, it } from "vitest";
 import { FaultInjector, injectIntoLedger, type BindingName, type CallRecord, type FaultMode, type FaultPlan } from "./fault-bindings";
-import { STAGING_PREFIX } from "../../src/backups/keys";
-import { BASE, client, json, keyOf, newSystem, organizationLedger, patternBytes, prefixOf, send, sha256Hex, stagingPrefixOf, type TestSystem } from "./helpers";
+import { BLOB_PREFIX } from "../../src/backups/keys";
+import { BASE, client, json, keyOf, newSystem, organizationLedger, patternBytes, prefixOf, send, sha256Hex, storedBytes, unrecordedBlobs, blobPrefixOf, type TestSystem } from "./helpers";
 import { uuidv7At } from "./model";
 
 const MAX_PER_SYSTEM = 2;
@@ -132,7 +132,8 @@ interface Stored {
   objects: Map<string, number>;
   /** Objects whose stored digest does not match their bytes, or that carry none. */
   unverified: string[];
-  staging: number;
+  /** Blobs no entry records (a failed upload's bytes whose removal failed too). */
+  unrecorded: number;
 }
 
 async function stored(system: TestSystem): Promise<Stored> {
@@ -141,13 +142,13 @@ async function stored(system: TestSystem): Promise<Stored> {
   const unverified: string[] = [];
   for (const o of (await env.BACKUPS.list({ prefix, include: ["customMetadata"] })).objects) {
     const id = o.key.slice(prefix.length);
-    objects.set(id, o.size);
-    const body = await env.BACKUPS.get(o.key);
-    const digest = body ? await sha256Hex(new Uint8Array(await body.arrayBuffer())) : null;
+    const bytes = await storedBytes(o.key);
+    objects.set(id, bytes?.byteLength ?? -1);
+    const digest = bytes ? await sha256Hex(bytes) : null;
     if (!o.customMetadata?.sha256 || digest !== o.customMetadata.sha256) unverified.push(id);
   }
-  const staging = (await env.BACKUPS.list({ prefix: stagingPrefixOf(system) })).objects.length;
-  return { objects, unverified, staging };
+  const unrecorded = (await unrecordedBlobs(blobPrefixOf(system))).length;
+  return { objects, unverified, unrecorded };
 }
 
 interface LedgerState {
@@ -243,7 +244,7 @@ async function runCase(op: Operation, point: CallRecord, mode: FaultMode): Promi
     if (extra.length > 0) violations.push(`${succeeded ? "repeated" : "failed"} upload left ${extra.length} listed object(s)`);
   }
   const ledgerProblems = ledger.built ? ledgerMatches(ledger, after) : ["not rebuilt yet"];
-  const storedAfter = `${after.objects.size} backup(s)${after.staging ? `, ${after.staging} staging` : ""}`;
+  const storedAfter = `${after.objects.size} backup(s)${after.unrecorded ? `, ${after.unrecorded} unrecorded blob` : ""}`;
   const ledgerNote = [
     ledgerProblems.length ? ledgerProblems.join("; ") : "matches R2",
     ledger.reservations ? `${ledger.reservations} reservation held` : "",
@@ -290,7 +291,7 @@ async function runCase(op: Operation, point: CallRecord, mode: FaultMode): Promi
 
 function describePoint(point: CallRecord): string {
   if (point.binding === "BACKUPS" || point.binding === "LEDGER.BACKUPS") {
-    if (point.target.startsWith(STAGING_PREFIX)) return " (staging)";
+    if (point.target.startsWith(BLOB_PREFIX)) return " (blob)";
     if (point.target.startsWith("prefix=")) return " (listing)";
     return point.method === "delete" && point.binding === "LEDGER.BACKUPS" ? " (prune)" : "";
   }

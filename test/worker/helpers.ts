@@ -7,7 +7,7 @@ import worker from "../../src/index";
 import { checkConformance } from "./openapi-conformance";
 import { generateSystemCredentials, type SystemRecord } from "../../src/auth/secret";
 import { bytesToHex } from "../../src/platform/codec";
-import { backupKey, organizationPrefix, RECOVERY_PREFIX, STAGING_PREFIX, systemPrefix, type SystemScope } from "../../src/backups/keys";
+import { backupKey, BLOB_PREFIX, organizationPrefix, RECOVERY_PREFIX, systemPrefix, type SystemScope } from "../../src/backups/keys";
 
 export const BASE = "https://vault.test/api/systems/backups";
 
@@ -143,12 +143,35 @@ function scopeOf(system: Pick<TestSystem, "org" | "key">): SystemScope {
 export const prefixOf = (system: Pick<TestSystem, "org" | "key">): string => systemPrefix(scopeOf(system));
 /** The object key of one backup of a test system, built by src's key functions. */
 export const keyOf = (system: Pick<TestSystem, "org" | "key">, id: string): string => backupKey(scopeOf(system), id);
-/** `.staging/{org}/{key}/`: where a test system's uploads are staged. */
-export const stagingPrefixOf = (system: Pick<TestSystem, "org" | "key">): string => STAGING_PREFIX + prefixOf(system);
+/** `.blobs/{org}/{key}/`: where a test system's split backups keep their bytes. */
+export const blobPrefixOf = (system: Pick<TestSystem, "org" | "key">): string => BLOB_PREFIX + prefixOf(system);
 /** `.recovery/{org}/{key}/`: where a test system's removed backups wait out their window. */
 export const recoveryPrefixOf = (system: Pick<TestSystem, "org" | "key">): string => RECOVERY_PREFIX + prefixOf(system);
-/** `.staging/{org}/`: where every upload of an organisation is staged. */
-export const organizationStagingPrefix = (org: string): string => STAGING_PREFIX + organizationPrefix(org);
+/** `.blobs/{org}/`: where every split backup of an organisation keeps its bytes. */
+export const organizationBlobPrefix = (org: string): string => BLOB_PREFIX + organizationPrefix(org);
+
+/** The bytes of the backup stored under `key` (a split backup's from its blob), or null when there is none. */
+export async function storedBytes(key: string): Promise<Uint8Array | null> {
+  const entry = await env.BACKUPS.get(key);
+  if (!entry) return null;
+  if (entry.customMetadata?.blob_size === undefined) return new Uint8Array(await entry.arrayBuffer());
+  await entry.body.cancel();
+  const blob = await env.BACKUPS.get(BLOB_PREFIX + key);
+  return blob && new Uint8Array(await blob.arrayBuffer());
+}
+
+/**
+ * The blobs under `blobPrefix` (a system's or an organisation's) that no entry records: what a
+ * failed upload would leave behind. Each blob `.blobs/{key}` belongs to the split entry `{key}`.
+ */
+export async function unrecordedBlobs(blobPrefix: string): Promise<string[]> {
+  const orphans: string[] = [];
+  for (const blob of await objectKeys(blobPrefix)) {
+    const entry = await env.BACKUPS.head(blob.slice(BLOB_PREFIX.length));
+    if (entry?.customMetadata?.blob_size === undefined) orphans.push(blob);
+  }
+  return orphans;
+}
 
 /** The organisation's ledger: the stub of its Durable Object. */
 export function organizationLedger(org: string) {

@@ -10,7 +10,7 @@ import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { FaultInjector } from "./fault-bindings";
 import { organizationPrefix } from "../../src/backups/keys";
-import { BASE, basicAuthorization, client, json, keyOf, newSystem, NO_RATE_LIMITS, organizationLedger, organizationStagingPrefix, patternBytes, prefixOf, randomIp, send, sha256Hex, stagingPrefixOf, type Overrides, type TestSystem } from "./helpers";
+import { BASE, basicAuthorization, client, json, keyOf, newSystem, NO_RATE_LIMITS, blobPrefixOf, organizationBlobPrefix, organizationLedger, patternBytes, prefixOf, randomIp, send, sha256Hex, unrecordedBlobs, type Overrides, type TestSystem } from "./helpers";
 import { expectRange, sanitisedFilename, type RangeSpec } from "./model";
 import { fcParameters, fcSeed, fcTimeout } from "./seeds";
 
@@ -79,12 +79,12 @@ function expectNoStorage(o: Observed, kvReads = 0): void {
   expect(o.calls.callsTo("SYSTEMS").length).toBeLessThanOrEqual(kvReads);
 }
 
-/** Every R2 key or prefix touched is the system's own (or its own staging area); the ledger is its organisation's. */
+/** Every R2 key or prefix touched is the system's own (or its own blobs); the ledger is its organisation's. */
 function expectOwnStorageOnly(o: Observed, system: TestSystem): void {
   const own = prefixOf(system);
   for (const call of o.calls.callsTo("BACKUPS")) {
     const target = call.target.replace(/^prefix=/, "");
-    expect(target.startsWith(own) || target.startsWith(stagingPrefixOf(system)), `${call.method} ${target}`).toBe(true);
+    expect(target.startsWith(own) || target.startsWith(blobPrefixOf(system)), `${call.method} ${target}`).toBe(true);
   }
   for (const call of o.calls.callsTo("ORG_LEDGER")) if (call.target.startsWith("system=")) expect(call.target).toBe(`system=${system.key}`);
 }
@@ -431,10 +431,10 @@ describe("hostile inputs never get a 500, an internal, or a storage call they sh
           } else {
             expect(o.status).toBe(400);
           }
-          // Nothing but an honest upload is kept: no object, no staging leftover, no quota held.
+          // Nothing but an honest upload is kept: no object, no unrecorded blob, no quota held.
           const kept = (await env.BACKUPS.list({ prefix: organizationPrefix(system.org) })).objects;
           expect(kept.length).toBe(o.status === 201 ? 1 : 0);
-          expect((await env.BACKUPS.list({ prefix: organizationStagingPrefix(system.org) })).objects).toEqual([]);
+          expect(await unrecordedBlobs(organizationBlobPrefix(system.org))).toEqual([]);
           const usage = await organizationLedger(system.org).usageBytes(system.org);
           expect(usage).toBe(o.status === 201 ? size : 0);
         },

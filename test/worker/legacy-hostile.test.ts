@@ -97,7 +97,7 @@ describe("older protocol: hostile inputs", () => {
           return;
         }
         const o = await observe(request);
-        for (const call of o.calls.callsTo("BACKUPS")) expect(call.target.replace(/^prefix=/, "").replace(/^\.staging\//, "")).toMatch(new RegExp(`^${prefixOf(system).replace(/[.]/g, "\\.")}`));
+        for (const call of o.calls.callsTo("BACKUPS")) expect(call.target.replace(/^prefix=/, "").replace(/^\.blobs\//, "")).toMatch(new RegExp(`^${prefixOf(system).replace(/[.]/g, "\\.")}`));
       }),
       fcParameters(120),
     );

@@ -7,7 +7,7 @@ import { uuidv7 } from "../../src/backups/ids";
 import { parseLimits } from "../../src/config";
 import { FaultInjector } from "./fault-bindings";
 import { organizationPrefix } from "../../src/backups/keys";
-import { client, json, keyOf, newOrg, newSystem, NO_RATE_LIMITS, objectKeys, organizationLedger, organizationStagingPrefix, patternBytes, prefixOf, type Overrides } from "./helpers";
+import { client, json, keyOf, newOrg, newSystem, NO_RATE_LIMITS, objectKeys, organizationBlobPrefix, organizationLedger, patternBytes, prefixOf, unrecordedBlobs, type Overrides } from "./helpers";
 
 async function storedIds(system: { org: string; key: string }): Promise<string[]> {
   const prefix = prefixOf(system);
@@ -115,7 +115,7 @@ describe("organisation quota", () => {
     expect(response.status).toBe(503);
     expect(await json(response)).toEqual({ code: 503, message: "backup storage unavailable", data: null });
     expect(await objectKeys(organizationPrefix(system.org))).toEqual([]);
-    expect(await objectKeys(organizationStagingPrefix(system.org))).toEqual([]);
+    expect(await unrecordedBlobs(organizationBlobPrefix(system.org))).toEqual([]);
     expect(await organizationLedger(system.org).usageBytes(system.org)).toBe(0);
   });
 

@@ -65,7 +65,7 @@ export async function storageSnapshot(orgs: string[], systemKeys: string[]): Pro
   const kv = await Promise.all(systemKeys.map((k) => env.SYSTEMS.get(k)));
   const r2: string[] = [];
   for (const org of orgs) {
-    for (const prefix of [`${org}/`, `.staging/${org}/`]) {
+    for (const prefix of [`${org}/`, `.blobs/${org}/`]) {
       const page = await env.BACKUPS.list({ prefix, limit: 1000 });
       r2.push(...page.objects.map((o) => `${o.key}@${o.etag}`));
     }

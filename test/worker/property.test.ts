@@ -4,7 +4,7 @@
 // its recovery window) by four systems in two organisations, run against the
 // worker (real local KV, R2 and ledger) and against the contract model (./model.ts).
 // After every step the worker's answer equals the model's; at the end of every sequence R2
-// holds exactly what the model says, every stored digest matches its bytes, no staging object
+// holds exactly what the model says, every stored digest matches its bytes, no unrecorded blob
 // is left, each organisation's quota usage equals its stored bytes, and every deleted or pruned
 // backup is either in its recovery window, byte-exact, or was erased by the cron or the bound.
 
@@ -12,7 +12,7 @@ import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it, vi } from "vitest";
 import { generateSecret } from "../../src/auth/secret";
-import { BASE, basicAuthorization, json, keyOf, newOrg, newSystem, organizationLedger, patternBytes, prefixOf, recoveryPrefixOf, runCron, send, sha256Hex, stagingPrefixOf } from "./helpers";
+import { BASE, basicAuthorization, json, keyOf, newOrg, newSystem, organizationLedger, patternBytes, prefixOf, recoveryPrefixOf, runCron, send, sha256Hex, blobPrefixOf, storedBytes, unrecordedBlobs } from "./helpers";
 import {
   ContractModel,
   expectRange,
@@ -48,7 +48,7 @@ const OVERRIDES = {
   BACKUP_PROTECT_DAILY: String(LIMITS.protectDaily),
   BACKUP_PROTECT_WEEKLY: String(LIMITS.protectWeekly),
   BACKUP_PROTECT_MONTHLY: String(LIMITS.protectMonthly),
-  // Bodies up to 1 KiB are written once from memory, larger ones stream through staging.
+  // Bodies up to 1 KiB are written once from memory, larger ones stream into a blob (split backups).
   BACKUP_BUFFERED_UPLOAD_MAX: "1024",
 };
 const SYSTEMS = 4; // two per organisation
@@ -138,9 +138,9 @@ class ListCommand implements Cmd {
     expect(body.data.backups).toEqual(expected.map(metadataOf));
     for (const listed of body.data.backups) {
       // Every listed digest is the digest of the bytes stored under that id.
-      const object = await env.BACKUPS.get(keyOf(system, listed.id));
-      expect(object).not.toBeNull();
-      expect(await sha256Hex(new Uint8Array(await object!.arrayBuffer()))).toBe(listed.sha256);
+      const bytes = await storedBytes(keyOf(system, listed.id));
+      expect(bytes).not.toBeNull();
+      expect(await sha256Hex(bytes!)).toBe(listed.sha256);
     }
     real.steps.count++;
   }
@@ -388,12 +388,12 @@ async function auditStorage(model: ContractModel): Promise<void> {
     expect(listed.truncated).toBe(false);
     expect(listed.objects.map((o) => o.key).sort()).toEqual(system.backups.map((b) => prefix + b.id).sort());
     for (const backup of system.backups) {
-      const object = await env.BACKUPS.get(prefix + backup.id);
-      const bytes = new Uint8Array(await object!.arrayBuffer());
+      const object = await env.BACKUPS.head(prefix + backup.id);
+      const bytes = (await storedBytes(prefix + backup.id))!;
       expect(await sha256Hex(bytes)).toBe(object!.customMetadata!.sha256);
       expect(bytes).toEqual(backup.bytes);
     }
-    expect((await env.BACKUPS.list({ prefix: stagingPrefixOf(system) })).objects).toEqual([]);
+    expect(await unrecordedBlobs(blobPrefixOf(system))).toEqual([]);
     // Every removed backup is either recoverable, byte-exact, or was erased by the cron or the bound.
     const recovery = await env.BACKUPS.list({ prefix: recoveryPrefixOf(system), include: ["customMetadata"] });
     expect(recovery.objects.map((o) => o.key).sort()).toEqual(system.recoverable.map((r) => recoveryPrefixOf(system) + r.backup.id).sort());

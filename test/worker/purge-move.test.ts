@@ -10,7 +10,7 @@ import { moveSystem, type MoveStores } from "../../src/admin/move";
 import { purgeSystem } from "../../src/admin/purge";
 import { readIndexedSystem } from "../../src/operator/system-index";
 import { FaultInjector, plansFor } from "./fault-bindings";
-import { client, json, newOrg, objectKeys, patternBytes, sha256Hex } from "./helpers";
+import { client, json, newOrg, NO_RATE_LIMITS, objectKeys, patternBytes, sha256Hex, storedBytes } from "./helpers";
 import { newFleetOrg } from "./operator-helpers";
 
 const ACTOR = { name: "fault-test", clientIp: "10.0.0.1" };
@@ -25,7 +25,7 @@ function storesOf(injector: FaultInjector): MoveStores {
   };
 }
 
-/** A system with three backups of distinct bytes, and a staged upload left behind. */
+/** A system with three backups of distinct bytes (the last one split: its bytes in a blob), and a failed upload's blob left behind. */
 async function fixture() {
   const fleet = await newFleetOrg();
   const backups = new Map<string, string>(); // id → sha256
@@ -33,10 +33,11 @@ async function fixture() {
   backups.set(fleet.backupId, first!.customMetadata!.sha256);
   for (let i = 0; i < 2; i++) {
     const bytes = patternBytes(5000 + i, 100 + i);
-    const { data } = await json(await client(fleet.system).upload(bytes, `b${i}.tar.xz`, {}));
+    const split = i === 1 ? { ...NO_RATE_LIMITS, BACKUP_BUFFERED_UPLOAD_MAX: "0" } : NO_RATE_LIMITS;
+    const { data } = await json(await client(fleet.system, split).upload(bytes, `b${i}.tar.xz`, {}));
     backups.set(data.id, await sha256Hex(bytes));
   }
-  await env.BACKUPS.put(`.staging/${fleet.org}/${fleet.system.key}/leftover.tar.gz`, "staged bytes");
+  await env.BACKUPS.put(`.blobs/${fleet.org}/${fleet.system.key}/leftover.tar.gz`, "a failed upload's bytes");
   const record = (await env.SYSTEMS.get(fleet.system.key, "json")) as SystemRecord;
   return { ...fleet, record, backups };
 }
@@ -46,8 +47,8 @@ async function heldBackups(orgs: string[], key: string): Promise<Map<string, str
   const held = new Map<string, string>();
   for (const org of orgs) {
     for (const objectKey of await objectKeys(`${org}/${key}/`)) {
-      const object = await env.BACKUPS.get(objectKey);
-      const digest = await sha256Hex(new Uint8Array(await object!.arrayBuffer()));
+      const object = await env.BACKUPS.head(objectKey);
+      const digest = await sha256Hex((await storedBytes(objectKey))!);
       expect(digest, `${objectKey} matches its recorded digest`).toBe(object!.customMetadata!.sha256);
       held.set(objectKey.slice(org.length + key.length + 2), digest);
     }
@@ -68,12 +69,12 @@ async function expectTombstone(key: string, secret: string) {
 }
 
 describe("purge", () => {
-  it("erases every object (staged uploads too), the ledger rows, the index row, then the record; repeatable", async () => {
+  it("erases every object (a failed upload's blob too), the ledger rows, the index row, then the record; repeatable", async () => {
     const f = await fixture();
     const { deleted } = await purgeSystem(storesOf(new FaultInjector()), ACTOR, f.system.key);
     expect(deleted).toBe(4);
     expect(await objectKeys(`${f.org}/${f.system.key}/`)).toEqual([]);
-    expect(await objectKeys(`.staging/${f.org}/${f.system.key}/`)).toEqual([]);
+    expect(await objectKeys(`.blobs/${f.org}/${f.system.key}/`)).toEqual([]);
     await expectTombstone(f.system.key, f.system.secret);
     expect(await readIndexedSystem(env.OPERATOR_DB, f.system.key)).toBeNull();
     expect(await ledgerRows(f.org, f.system.key)).toEqual([]);
@@ -95,7 +96,7 @@ describe("purge", () => {
         (err) => err,
       );
       expect(injector.injected, plan.label).not.toBeNull();
-      const left = (await objectKeys(`${f.org}/${f.system.key}/`)).length + (await objectKeys(`.staging/${f.org}/${f.system.key}/`)).length;
+      const left = (await objectKeys(`${f.org}/${f.system.key}/`)).length + (await objectKeys(`.blobs/${f.org}/${f.system.key}/`)).length;
       if (outcome !== "done") {
         expect(outcome.status, plan.label).toBe(503);
         if (left > 0) expect(await env.SYSTEMS.get(f.system.key), `${plan.label}: record kept`).not.toBeNull();
@@ -122,6 +123,7 @@ describe("move", () => {
     expect(record.organization_id).toBe(to);
     expect(await heldBackups([to], f.system.key)).toEqual(f.backups);
     expect(await objectKeys(`${f.org}/${f.system.key}/`)).toEqual([]);
+    expect(await objectKeys(`.blobs/${f.org}/${f.system.key}/`)).toEqual([]); // the split backup's blob and the failed upload's
     const after = await env.BACKUPS.head(`${to}/${f.system.key}/${f.backupId}`);
     expect(after!.customMetadata).toEqual(before!.customMetadata);
     expect(after!.httpMetadata?.contentType).toBe(before!.httpMetadata?.contentType);
@@ -162,6 +164,7 @@ describe("move", () => {
       if (outcome !== "done") await moveSystem(storesOf(new FaultInjector()), ACTOR, f.system.key, to);
       expect(await heldBackups([to], f.system.key), plan.label).toEqual(f.backups);
       expect(await objectKeys(`${f.org}/${f.system.key}/`), plan.label).toEqual([]);
+      expect(await objectKeys(`.blobs/${f.org}/${f.system.key}/`), plan.label).toEqual([]);
       expect(((await env.SYSTEMS.get(f.system.key, "json")) as SystemRecord).organization_id).toBe(to);
       expect(await ledgerRows(f.org, f.system.key), plan.label).toEqual([]);
       expect((await ledgerRows(to, f.system.key)).length, plan.label).toBe(f.backups.size);

@@ -7,7 +7,7 @@ import { createExecutionContext, runInDurableObject, waitOnExecutionContext } fr
 import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
 import { organizationPrefix } from "../../src/backups/keys";
-import { BASE, client, json, newSystem, NO_RATE_LIMITS, objectKeys, organizationLedger, organizationStagingPrefix, patternBytes, randomIp, send, sha256Hex, type Overrides, type TestSystem } from "./helpers";
+import { BASE, client, json, newSystem, NO_RATE_LIMITS, objectKeys, organizationBlobPrefix, organizationLedger, patternBytes, randomIp, send, sha256Hex, unrecordedBlobs, type Overrides, type TestSystem } from "./helpers";
 
 afterEach(() => {
   vi.useRealTimers();
@@ -96,7 +96,7 @@ describe("a stalled or trickling body", () => {
     const next = await api.upload("now there is room", "next.gpg");
     expect(next.status).toBe(201);
     await next.body?.cancel();
-    expect(await objectKeys(organizationStagingPrefix(system.org))).toEqual([]);
+    expect(await unrecordedBlobs(organizationBlobPrefix(system.org))).toEqual([]);
     expect((await json(await api.list())).data.backups).toHaveLength(1);
   });
 
@@ -129,9 +129,9 @@ describe("a client that hangs up", () => {
     return { settled: () => waitOnExecutionContext(ctx), unread };
   }
 
-  it("after its last byte: the copy, the commit and the staging cleanup still happen", async () => {
+  it("after its last byte: the entry, the commit and the release still happen", async () => {
     const system = await newSystem();
-    const bytes = patternBytes(1_500_000, 3); // above BACKUP_BUFFERED_UPLOAD_MAX: streamed through staging
+    const bytes = patternBytes(1_500_000, 3); // above BACKUP_BUFFERED_UPLOAD_MAX: streamed into a blob
     // A body that is pulled, not pushed: `drained` tells when the worker has taken its last byte.
     let drained!: () => void;
     const lastByteTaken = new Promise<void>((resolve) => (drained = resolve));
@@ -163,7 +163,7 @@ describe("a client that hangs up", () => {
     const listed = (await json(await client(system).list())).data.backups;
     expect(listed).toHaveLength(1);
     expect(listed[0].sha256).toBe(await sha256Hex(bytes));
-    expect(await objectKeys(organizationStagingPrefix(system.org))).toEqual([]);
+    expect(await unrecordedBlobs(organizationBlobPrefix(system.org))).toEqual([]);
     expect(await reservations(system.org)).toBe(0);
     expect(await organizationLedger(system.org).usageBytes(system.org)).toBe(bytes.length);
     await (await call.unread).body?.cancel();
@@ -179,7 +179,7 @@ describe("a client that hangs up", () => {
     await call.settled();
     expect(await reservations(system.org)).toBe(0);
     expect(await objectKeys(organizationPrefix(system.org))).toEqual([]);
-    expect(await objectKeys(organizationStagingPrefix(system.org))).toEqual([]);
+    expect(await unrecordedBlobs(organizationBlobPrefix(system.org))).toEqual([]);
     expect((await call.unread).status).toBe(400);
   });
 });

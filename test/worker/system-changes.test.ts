@@ -173,7 +173,7 @@ describe("an upload whose body is still arriving", () => {
       expect((await admin(operator, "DELETE", `/systems/${f.system.key}?purge=true`)).status).toBe(200);
     }
     expect(await objectKeys(`${f.org}/${f.system.key}/`)).toEqual([]);
-    expect(await objectKeys(`.staging/${f.org}/${f.system.key}/`)).toEqual([]);
+    expect(await objectKeys(`.blobs/${f.org}/${f.system.key}/`)).toEqual([]);
     expect(await organizationLedger(f.org).usageBytes(f.org)).toBe(0);
   });
 

@@ -3,9 +3,9 @@
 
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { organizationPrefix, STAGING_PREFIX } from "../../src/backups/keys";
+import { BLOB_PREFIX, organizationPrefix } from "../../src/backups/keys";
 import { FaultInjector } from "./fault-bindings";
-import { BASE, client, json, keyOf, newSystem, NO_RATE_LIMITS, objectKeys, organizationLedger, organizationStagingPrefix, patternBytes, send, sha256Hex, type Overrides, type TestSystem } from "./helpers";
+import { BASE, client, json, keyOf, newSystem, NO_RATE_LIMITS, objectKeys, organizationBlobPrefix, organizationLedger, patternBytes, send, sha256Hex, unrecordedBlobs, type Overrides, type TestSystem } from "./helpers";
 import { uuidv7At } from "./model";
 
 const KiB = 1024;
@@ -31,7 +31,7 @@ describe("small uploads: read whole, written once", () => {
     expect(body.message).toBe("backup stored");
     const key = keyOf(system, body.data.id);
     expect(puts(calls)).toEqual([key]);
-    expect(calls.callsTo("BACKUPS").map((c) => c.method)).toEqual(["put"]); // no staging read, no delete
+    expect(calls.callsTo("BACKUPS").map((c) => c.method)).toEqual(["put"]); // no blob, no read, no delete
     const object = await env.BACKUPS.get(key);
     const stored = new Uint8Array(await object!.arrayBuffer());
     expect(object!.customMetadata!.sha256).toBe(await sha256Hex(bytes));
@@ -42,19 +42,31 @@ describe("small uploads: read whole, written once", () => {
     expect(await sha256Hex(stored)).toBe(await sha256Hex(bytes));
   });
 
-  it("up to BACKUP_BUFFERED_UPLOAD_MAX bytes are buffered, one byte more streams through staging, 0 streams all", async () => {
+  it("up to BACKUP_BUFFERED_UPLOAD_MAX bytes are buffered, one byte more streams into a blob, 0 streams all", async () => {
     const system = await newSystem();
     const limit = { ...NO_RATE_LIMITS, BACKUP_BUFFERED_UPLOAD_MAX: "2000" };
     const atMax = await countedUpload(system, patternBytes(2000, 1), limit);
     expect(atMax.status).toBe(201);
-    expect(puts(atMax.calls).filter((k) => k.startsWith(STAGING_PREFIX))).toEqual([]);
+    expect(puts(atMax.calls).filter((k) => k.startsWith(BLOB_PREFIX))).toEqual([]);
     const above = await countedUpload(system, patternBytes(2001, 2), limit);
     expect(above.status).toBe(201);
-    expect(puts(above.calls).map((k) => k.startsWith(STAGING_PREFIX))).toEqual([true, false]);
+    expect(puts(above.calls).map((k) => k.startsWith(BLOB_PREFIX))).toEqual([true, false]);
     const off = await countedUpload(system, patternBytes(10, 3), { ...NO_RATE_LIMITS, BACKUP_BUFFERED_UPLOAD_MAX: "0" });
     expect(off.status).toBe(201);
     expect(puts(off.calls)).toHaveLength(2);
-    expect(await objectKeys(organizationStagingPrefix(system.org))).toEqual([]);
+    expect(await unrecordedBlobs(organizationBlobPrefix(system.org))).toEqual([]);
+  });
+
+  it("a large upload without a digest writes its bytes once: the blob as they arrive, then an entry of no bytes, nothing read back", async () => {
+    const system = await newSystem();
+    const bytes = patternBytes(3 * 1024 * KiB + 5, 4);
+    const { status, body, calls } = await countedUpload(system, bytes);
+    expect(status).toBe(201);
+    const key = keyOf(system, body.data.id);
+    expect(calls.callsTo("BACKUPS").map((c) => `${c.method} ${c.target}`)).toEqual([`put ${BLOB_PREFIX}${key}`, `put ${key}`]);
+    expect(body.data).toMatchObject({ size: bytes.byteLength, sha256: await sha256Hex(bytes) });
+    expect((await env.BACKUPS.head(key))?.size).toBe(0);
+    expect((await env.BACKUPS.head(BLOB_PREFIX + key))?.size).toBe(bytes.byteLength);
   });
 
   it("a body shorter or longer than its Content-Length, or not matching its declared digest: 400, no R2 write, no quota held", async () => {
@@ -158,7 +170,7 @@ describe("retries store nothing twice", () => {
     expect((await json(again)).data.id).not.toBe(first.id);
   });
 
-  it("a large (streamed) retry writes only the staging copy: no final write, nothing left behind", async () => {
+  it("a large (streamed) retry writes only a blob, then removes it: no entry, nothing left behind", async () => {
     const system = await newSystem();
     const streamed = { ...NO_RATE_LIMITS, BACKUP_BUFFERED_UPLOAD_MAX: "1000" };
     const bytes = patternBytes(200 * KiB, 8);
@@ -167,9 +179,9 @@ describe("retries store nothing twice", () => {
     const retry = await countedUpload(system, bytes, streamed);
     expect(retry.status).toBe(200);
     expect(retry.body.data).toEqual(first.body.data);
-    expect(puts(retry.calls).every((k) => k.startsWith(STAGING_PREFIX))).toBe(true);
+    expect(puts(retry.calls).every((k) => k.startsWith(BLOB_PREFIX))).toBe(true);
     expect(puts(retry.calls)).toHaveLength(1);
-    expect(await objectKeys(organizationStagingPrefix(system.org))).toEqual([]);
+    expect(await objectKeys(organizationBlobPrefix(system.org))).toEqual([BLOB_PREFIX + keyOf(system, first.body.data.id)]);
     expect(await objectKeys(organizationPrefix(system.org))).toEqual([keyOf(system, first.body.data.id)]);
   });
 
@@ -187,12 +199,12 @@ describe("retries store nothing twice", () => {
       const honest = await countedUpload(system, bytes, overrides, digest);
       expect(honest.status).toBe(200);
       expect(honest.body.data).toEqual(first.body.data);
-      expect(puts(honest.calls).filter((k) => !k.startsWith(STAGING_PREFIX))).toEqual([]);
+      expect(puts(honest.calls).filter((k) => !k.startsWith(BLOB_PREFIX))).toEqual([]);
       // Start again from an empty system for the streamed variant.
       expect((await client(system).remove(first.body.data.id)).status).toBe(200);
     }
     expect(await objectKeys(organizationPrefix(system.org))).toEqual([]);
-    expect(await objectKeys(organizationStagingPrefix(system.org))).toEqual([]);
+    expect(await unrecordedBlobs(organizationBlobPrefix(system.org))).toEqual([]);
   });
 
   for (const [path, buffered] of [
@@ -213,7 +225,7 @@ describe("retries store nothing twice", () => {
       expect(answers.filter((a) => a.status === 200)).toHaveLength(7);
       expect(new Set(answers.map((a) => a.data.id)).size).toBe(1);
       expect(await objectKeys(organizationPrefix(system.org))).toEqual([keyOf(system, answers[0].data.id)]);
-      expect(await objectKeys(organizationStagingPrefix(system.org))).toEqual([]);
+      expect(await unrecordedBlobs(organizationBlobPrefix(system.org))).toEqual([]);
       expect(await organizationLedger(system.org).usageBytes(system.org)).toBe(bytes.byteLength);
     });
   }

@@ -60,11 +60,6 @@ export function benchResult({ plan, bundle, consoleAssets, calls, listWaits, leg
       api_client_digest_mib_s: med(upload, (r) => r.digest, 1),
       raw_put_mib_s: med(upload, (r) => r.raw, 1),
       client_digest_vs_raw_put: med(upload, (r) => r.digestRatio, 3),
-      // Information: a bare put plus a bare verified copy against a bare put, i.e. the best
-      // upload_vs_raw_put that storing through staging allows, and the API against that work.
-      design_ceiling_vs_raw_put: med(upload, (r) => r.ceiling, 3),
-      api_vs_design_minimum: med(upload, (r) => r.vsMinimum, 3),
-      round_ceilings: upload.map((r) => round(r.ceiling, 3)),
       rounds: upload.length,
       round_ratios: upload.map((r) => round(r.ratio, 3)),
       workerd_cpu_ms: {
@@ -137,7 +132,6 @@ export function formatReport({ targets, figures }) {
   const uc = f.upload.workerd_cpu_ms;
   out.push(
     `64 MiB upload: ${f.upload.api_mib_s} MiB/s without a client digest, ${f.upload.api_client_digest_mib_s} MiB/s with one (ratio ${f.upload.client_digest_vs_raw_put}), bare put ${f.upload.raw_put_mib_s} MiB/s (${f.upload.rounds} rounds); workerd CPU ${uc.api} / ${uc.api_client_digest} / ${uc.raw_put} ms; the pruned victim's copy after the answer, waited for untimed: ${f.upload.after_answer_prune_ms} ms`,
-    `  without a digest the upload stores through staging: a bare put plus a bare verified copy runs at ${f.upload.design_ceiling_vs_raw_put} of a bare put (the most upload_vs_raw_put can reach; rounds ${f.upload.round_ceilings.join(", ")}), and the API at ${f.upload.api_vs_design_minimum} of that work`,
   );
   const s = f.small_upload;
   out.push(

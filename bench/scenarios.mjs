@@ -133,9 +133,6 @@ export async function legacyListRounds({ bench, within }, listSys, plan) {
  * At the retention cap each upload prunes a 64 MiB victim, copied into the recovery window after
  * the answer. That copy is waited for after each upload, untimed (`afterAnswerMs`): on this one
  * machine its work would otherwise land on whichever upload comes next, the bare put included.
- * After the bare put, a bare verified copy of its object (`copyMs`): with the put, the storage work
- * an upload without a digest cannot avoid, so `ceiling` is the best `ratio` that path can reach in
- * this round and `vsMinimum` what the worker achieves against that work.
  */
 export async function uploadRounds({ bench, pid, within }, upSys, plan) {
   const rounds = [];
@@ -144,7 +141,6 @@ export async function uploadRounds({ bench, pid, within }, upSys, plan) {
     const ms = {};
     const cpu = {};
     const afterAnswerMs = {};
-    let copyMs = 0;
     for (let k = 0; k < kinds.length; k++) {
       const kind = kinds[(r + k) % kinds.length];
       const body = bodyOf(plan.bytes, `up-${r}-${kind}`);
@@ -153,18 +149,10 @@ export async function uploadRounds({ bench, pid, within }, upSys, plan) {
       ms[kind] = kind === "raw" ? (await bench.rawPut(`.bench/raw-${r}`, body)).ms : (await bench.upload(upSys, body, { digest })).ms;
       if (kind !== "raw") afterAnswerMs[kind] = await bench.settle(upSys);
       cpu[kind] = (await cpuMs(pid)) - before;
-      if (kind === "raw") copyMs = (await bench.rawCopy(`.bench/raw-${r}`, `.bench/copy-${r}`, body.sha256())).ms;
     }
-    for (const key of [`.bench/raw-${r}`, `.bench/copy-${r}`]) await bench.rawDelete(key);
+    await bench.rawDelete(`.bench/raw-${r}`);
     const mibS = (kind) => plan.bytes / MiB / (ms[kind] / 1000);
-    // The platform work a large upload without a digest cannot avoid: the body put as it arrives,
-    // then read back and put again, verified (a bare put and a bare verified copy, same round).
-    const minimumMs = ms.raw + copyMs;
-    rounds.push({
-      api: mibS("api"), raw: mibS("raw"), digest: mibS("digest"),
-      ratio: ms.raw / ms.api, digestRatio: ms.raw / ms.digest, ceiling: ms.raw / minimumMs, vsMinimum: minimumMs / ms.api,
-      cpu, afterAnswerMs,
-    });
+    rounds.push({ api: mibS("api"), raw: mibS("raw"), digest: mibS("digest"), ratio: ms.raw / ms.api, digestRatio: ms.raw / ms.digest, cpu, afterAnswerMs });
   }
   return rounds;
 }

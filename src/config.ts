@@ -52,7 +52,8 @@ export function finalWriteDeadlineMs(size: number): number {
 
 /**
  * The longest an upload of `size` bytes may take and still succeed: its body at the minimum
- * pace, both R2 writes at their deadlines, the staged read and the ledger calls. A reservation
+ * pace, two R2 writes of its size at their deadlines (a split backup's blob, then its entry of no
+ * bytes), one more R2 call (the newest backup's head) and the ledger calls. A reservation
  * lives this long (plus a minute), so no upload that is allowed to finish outlives it.
  */
 export function uploadLifetimeMs(size: number): number {

@@ -70,7 +70,7 @@ async function purgeHeld(stores: PurgeStores, actor: Actor, held: HeldSystem, re
 
 /**
  * Empties a purged system's objects in each scope into the recovery window (purge-recovery.ts:
- * backups moved, staged uploads deleted, nothing left or 503). Returns how many objects went and
+ * backups moved, failed uploads' blobs deleted, nothing left or 503). Returns how many objects went and
  * when the window of the system's own organisation ends.
  */
 async function emptySystemObjects(stores: PurgeStores, actor: Actor, scopes: SystemScope[], record: SystemRecord): Promise<{ deleted: number; eraseAfter: string }> {

@@ -153,20 +153,6 @@ export async function headBackup(bucket: R2Bucket, key: string): Promise<R2Objec
   return entry && isSplitBackup(entry) ? headObject(bucket, blobKeyOf(key)) : entry;
 }
 
-/**
- * Deletes one backup; false when there was none. A delete whose answer was lost counts as done
- * only when the object is really gone.
- */
-export async function deleteBackupObject(bucket: R2Bucket, key: string): Promise<boolean> {
-  if (!(await headObject(bucket, key))) return false;
-  try {
-    await withDeadline("R2 delete", TIMINGS.r2DeadlineMs, () => bucket.delete(key));
-  } catch (err) {
-    if (await headObject(bucket, key)) throw new StorageUnavailableError("delete", err);
-  }
-  return true;
-}
-
 /** Every backup under a prefix, newest commit first, following every page of the listing. */
 export async function listSystemBackups(bucket: R2Bucket, prefix: string): Promise<BackupMetadata[]> {
   const backups: { metadata: BackupMetadata; committedAt: number }[] = [];

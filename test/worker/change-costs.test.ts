@@ -1,6 +1,6 @@
 // What a change to a system costs in storage calls, counted with FaultInjector (the figures in
 // docs/consistency.md, "What a change costs"): a PATCH as an operator sends it, and a purge and a
-// move of a system with three backups and a staged upload, as use cases.
+// move of a system with three backups and a failed upload's blob, as use cases.
 
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";

@@ -67,11 +67,11 @@ const OPERATIONS: Operation[] = [
   { name: "head", prior: 2, success: 200, request: ({ system, prior }) => authed(system, `${BASE}/${prior[1].id}`, { method: "HEAD" }) },
   { name: "delete", prior: 2, success: 200, request: ({ system, prior }) => authed(system, `${BASE}/${prior[1].id}`, { method: "DELETE" }) },
   { name: "upload (buffered, prunes one)", upload: "new", prior: 2, success: 201, request: ({ system }) => upload(system, false) },
-  { name: "upload (staged, prunes one)", upload: "new", limits: STREAMED, prior: 2, success: 201, request: ({ system }) => upload(system, false) },
+  { name: "upload (split, prunes one)", upload: "new", limits: STREAMED, prior: 2, success: 201, request: ({ system }) => upload(system, false) },
   { name: "upload with digest (streamed, prunes one)", upload: "new", limits: STREAMED, prior: 2, success: 201, request: ({ system }) => upload(system, true) },
   { name: "upload after ledger loss (rebuild, prunes one)", upload: "new", prior: 2, ledgerLost: true, success: 201, request: ({ system }) => upload(system, false) },
   { name: "retry of the newest (buffered, deduplicated)", upload: "repeat", prior: 2, success: 200, request: ({ system }) => upload(system, false, priorBytes(1)) },
-  { name: "retry of the newest (staged, deduplicated)", upload: "repeat", limits: STREAMED, prior: 2, success: 200, request: ({ system }) => upload(system, false, priorBytes(1)) },
+  { name: "retry of the newest (streamed, deduplicated)", upload: "repeat", limits: STREAMED, prior: 2, success: 200, request: ({ system }) => upload(system, false, priorBytes(1)) },
   { name: "retry after ledger loss (rebuild, deduplicated)", upload: "repeat", prior: 2, ledgerLost: true, success: 200, request: ({ system }) => upload(system, false, priorBytes(1)) },
 ];
 
@@ -292,6 +292,7 @@ async function runCase(op: Operation, point: CallRecord, mode: FaultMode): Promi
 function describePoint(point: CallRecord): string {
   if (point.binding === "BACKUPS" || point.binding === "LEDGER.BACKUPS") {
     if (point.target.startsWith(BLOB_PREFIX)) return " (blob)";
+    if (point.binding === "BACKUPS" && point.method === "put" && point.nth > 1) return " (entry)"; // after the blob's put
     if (point.target.startsWith("prefix=")) return " (listing)";
     return point.method === "delete" && point.binding === "LEDGER.BACKUPS" ? " (prune)" : "";
   }

@@ -36,7 +36,7 @@ const PLAN = {
   list: { backups: 10, rounds: 10, roundMs: 1500, concurrency: 4, maxPerRound: 20_000 },
   // The older protocol's list against the API's, the same calls on the same system: its rounds
   // spread 0.70-1.33 on this machine, so a median of 10 moved by about 0.05 between runs of the
-  // same code (0.917-0.96 in today's full runs); 20 rounds halve the bench's error on it.
+  // same code (0.917-0.96 in today's full runs); 20 rounds cut that median's error by about 30 % (√2).
   legacyList: { backups: 10, rounds: 20, roundMs: 1500, concurrency: 4, maxPerRound: 20_000 },
   bigList: { backups: 1000 },
   latency: { list: 300, upload: 120, warmup: 20 },

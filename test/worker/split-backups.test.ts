@@ -178,22 +178,8 @@ describe("split backups", () => {
       },
     });
     const key = keyOf(system, "0190f0b2-4c1e-7000-8000-000000000001.tar.gz");
-    const source = new Blob([bytes]).stream();
-    const ingest = ingestBackup(corrupting, {
-      body: source,
-      length: bytes.byteLength,
-      key,
-      blobKey: blobKeyOf(key),
-      clientSha256: null,
-      contentType: "application/gzip",
-      metadata: { filename: "x.tar.gz", uploader_ip: "192.0.2.1", system_id: system.key },
-      newest: null,
-    });
-    await expect(ingest).rejects.toBeInstanceOf(StorageUnavailableError);
-    expect(await env.BACKUPS.head(key)).toBeNull();
-    expect(await env.BACKUPS.head(blobKeyOf(key))).toBeNull();
-    // The same body through an honest bucket is stored, split, with the digest of the bytes sent.
-    const honest = await ingestBackup(env.BACKUPS, {
+    // The upload use case's request for these bytes, without a client digest.
+    const request = () => ({
       body: new Blob([bytes]).stream(),
       length: bytes.byteLength,
       key,
@@ -203,6 +189,11 @@ describe("split backups", () => {
       metadata: { filename: "x.tar.gz", uploader_ip: "192.0.2.1", system_id: system.key },
       newest: null,
     });
+    await expect(ingestBackup(corrupting, request())).rejects.toBeInstanceOf(StorageUnavailableError);
+    expect(await env.BACKUPS.head(key)).toBeNull();
+    expect(await env.BACKUPS.head(blobKeyOf(key))).toBeNull();
+    // The same body through an honest bucket is stored, split, with the digest of the bytes sent.
+    const honest = await ingestBackup(env.BACKUPS, request());
     expect(honest?.customMetadata).toMatchObject({ sha256: await sha256Hex(bytes), blob_size: "20000" });
     expect(sameBytes((await storedBytes(key))!, bytes)).toBe(true);
   });

@@ -8,7 +8,7 @@ import { writeSystemRecord } from "../src/auth/credentials";
 import { bytesToHex } from "../src/platform/codec";
 import { newBackupId } from "../src/backups/ids";
 import { backupKey, systemPrefix } from "../src/backups/keys";
-import type { StoredCustomMetadata } from "../src/backups/store";
+import type { StoredCustomMetadata } from "../src/backups/backup-object";
 import { rfc3339 } from "../src/platform/time";
 import { calls, countingEnv, waited } from "./counting";
 import { fleetRoute } from "./fleet-routes";

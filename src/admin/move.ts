@@ -10,7 +10,9 @@
 import { writeSystemRecord } from "../auth/credentials";
 import type { SystemRecord } from "../auth/secret";
 import { BLOB_PREFIX, blobKeyOf, systemBlobPrefix, systemPrefix, type SystemScope } from "../backups/keys";
-import { backupSize, copyBackupObject, deleteObjects, listObjects } from "../backups/store";
+import { backupSize } from "../backups/backup-object";
+import { copyBackupObject } from "../backups/copies";
+import { deleteKeys, listObjects } from "../backups/store";
 import type { Limits } from "../config";
 import { ApiError, UnavailableError } from "../errors";
 import { adoptBackups, forgetSystem, reserveMoveIn, sealSystem, systemBackupRows } from "../ledger/client";
@@ -97,7 +99,7 @@ async function moveHeld(stores: MoveStores, actor: Actor, held: HeldSystem, reco
   const sourceKeys = new Set(sources.map((o) => o.key));
   const orphans = (await listObjects(stores.bucket, systemBlobPrefix(from))).map((o) => o.key).filter((k) => !sourceKeys.has(k.slice(BLOB_PREFIX.length)));
   const doomed = [...copied.flatMap((o) => [o.key, blobKeyOf(o.key)]), ...orphans];
-  for (let i = 0; i < doomed.length; i += 1000) await deleteObjects(stores.bucket, doomed.slice(i, i + 1000));
+  await deleteKeys(stores.bucket, doomed);
   if ((await listObjects(stores.bucket, fromPrefix)).length > 0) throw new UnavailableError("backup storage unavailable: the move is not finished, repeat it");
   await forgetSystem(stores.ledger, from);
   await sealSystem(stores.ledger, from, "moved"); // a stale credential cache cannot upload into the old prefix

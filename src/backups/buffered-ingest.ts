@@ -6,7 +6,8 @@ import { BodyLengthError, BodyTimeoutError, ChecksumMismatchError } from "../err
 import { bytesToHex } from "../platform/codec";
 import { BodyPace, pacedRead } from "./body-pace";
 import { isNewestBackup, type IngestRequest } from "./ingest";
-import { putObject, type StoredCustomMetadata } from "./store";
+import { type StoredCustomMetadata } from "./backup-object";
+import { putObject } from "./store";
 
 /**
  * Stores a small upload with one write: reads the body (its length checked against

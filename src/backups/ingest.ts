@@ -6,7 +6,8 @@ import { BodyLengthError, BodyTimeoutError, ChecksumMismatchError, StorageUnavai
 import { bytesToHex } from "../platform/codec";
 import { log } from "../platform/log";
 import { BodyPace, pacedRead } from "./body-pace";
-import { deleteObjects, isChecksumMismatch, putObject, type StoredCustomMetadata } from "./store";
+import { type StoredCustomMetadata } from "./backup-object";
+import { deleteObjects, isChecksumMismatch, putObject } from "./store";
 
 export interface IngestRequest {
   body: ReadableStream<Uint8Array>;
@@ -14,7 +15,7 @@ export interface IngestRequest {
   length: number;
   /** Final object key (visible to listings once written). */
   key: string;
-  /** Where the bytes go when the client sent no digest (a split backup, store.ts). */
+  /** Where the bytes go when the client sent no digest (a split backup, backup-object.ts). */
   blobKey: string;
   /** Hex SHA-256 the client declared (Content-Digest / X-Checksum-SHA256), or null. */
   clientSha256: string | null;
@@ -42,7 +43,7 @@ export async function isNewestBackup(newest: NewestBackup | null, sha256: string
  * Without (or when the declared digest is the newest backup's): one write of the bytes, as they
  * arrive, to the backup's blob key, hashed on the way (SHA-256 to record, MD5 to compare with
  * the MD5 R2 computes of what it stored); then, under the final key, an entry of no bytes that
- * records the digest and the size (a split backup, store.ts). Only that entry is listed, so the
+ * records the digest and the size (a split backup, backup-object.ts). Only that entry is listed, so the
  * backup appears whole, with its digest, or not at all. Returns null, leaving nothing, when the
  * body is the newest backup. A failure before the entry's write removes the blob; a failed
  * entry write leaves it to the caller, who takes back the entry only (that write may still

@@ -4,58 +4,9 @@
 import { finalWriteDeadlineMs, TIMINGS } from "../config";
 import { StorageUnavailableError } from "../errors";
 import { withDeadline } from "../platform/deadline";
-import { rfc3339 } from "../platform/time";
+import { backupSize, backupTime, isSplitBackup, toBackupMetadata, type BackupMetadata } from "./backup-object";
 import { backupKey, blobKeyOf, systemPrefix, type SystemScope } from "./keys";
 import type { ByteRange } from "./request-headers";
-
-/** What a listing returns for each backup (the published metadata shape). */
-export interface BackupMetadata {
-  id: string;
-  filename: string;
-  size: number;
-  sha256: string;
-  mimetype: string;
-  uploaded_at: string;
-}
-
-/** Custom metadata stored with every committed backup object. */
-export interface StoredCustomMetadata {
-  filename: string;
-  sha256: string;
-  /**
-   * Only on objects imported from the existing backend (their original upload time). Objects
-   * this service writes carry none: R2's own `uploaded`, stamped when the write completed, is
-   * their commit time.
-   */
-  uploaded_at?: string;
-  /** Client address from CF-Connecting-IP, for audit; never returned by the API. */
-  uploader_ip: string;
-  system_id: string;
-  /** Only on uploads through the older protocol: its `{type}` (`enterprise` or `community`). */
-  legacy_type?: string;
-  /**
-   * Only on the entry of a split backup (a large upload without a client digest): the size of
-   * its bytes, which live under `blobKeyOf(key)` while the entry itself holds none. Its digest
-   * is known only once the bytes are stored, so it is recorded in this entry, written after them.
-   */
-  blob_size?: string;
-}
-
-/** True for the entry of a split backup: its bytes live under `blobKeyOf(object.key)`. */
-export function isSplitBackup(object: R2Object): boolean {
-  return typeof object.customMetadata?.blob_size === "string";
-}
-
-/** The size of a backup's bytes: its entry's `blob_size` when it is split, else the object's own. */
-export function backupSize(object: R2Object): number {
-  return isSplitBackup(object) ? Number(object.customMetadata!.blob_size) : object.size;
-}
-
-/** A backup object's commit time (ms): an imported object's original `uploaded_at`, else when R2 stored it. */
-export function backupTime(object: R2Object): number {
-  const imported = Date.parse((object.customMetadata as Partial<StoredCustomMetadata> | undefined)?.uploaded_at ?? "");
-  return Number.isNaN(imported) ? object.uploaded.getTime() : imported;
-}
 
 /**
  * Runs one R2 call with a deadline, turning its failure into StorageUnavailableError.
@@ -176,21 +127,6 @@ export async function readBackupMetadata(bucket: R2Bucket, system: SystemScope, 
   return object ? toBackupMetadata(object, systemPrefix(system)) : null;
 }
 
-/** Metadata of a committed backup object; null for anything without a digest (never listed). */
-export function toBackupMetadata(object: R2Object, prefix: string): BackupMetadata | null {
-  const custom = (object.customMetadata ?? {}) as Partial<StoredCustomMetadata>;
-  if (!custom.sha256) return null;
-  const id = object.key.slice(prefix.length);
-  return {
-    id,
-    filename: custom.filename ?? id,
-    size: backupSize(object),
-    sha256: custom.sha256,
-    mimetype: object.httpMetadata?.contentType ?? "application/octet-stream",
-    uploaded_at: rfc3339(backupTime(object)),
-  };
-}
-
 /** One object of an organisation-wide listing page, as the ledger needs it. */
 export interface ListedObject {
   key: string;
@@ -221,90 +157,16 @@ export async function listObjects(bucket: R2Bucket, prefix: string): Promise<R2O
   return out;
 }
 
+/** Deletes any number of keys, 1,000 a call (R2's limit). */
+export async function deleteKeys(bucket: R2Bucket, keys: string[]): Promise<void> {
+  for (let i = 0; i < keys.length; i += 1000) await deleteObjects(bucket, keys.slice(i, i + 1000));
+}
+
 /** Deletes every object under a prefix (all pages); returns how many there were. */
 export async function clearPrefix(bucket: R2Bucket, prefix: string): Promise<number> {
   const keys = (await listObjects(bucket, prefix)).map((o) => o.key);
-  for (let i = 0; i < keys.length; i += 1000) await deleteObjects(bucket, keys.slice(i, i + 1000));
+  await deleteKeys(bucket, keys);
   return keys.length;
-}
-
-/**
- * Copies a committed backup to another key, byte-exact, with its content type and custom
- * metadata. R2 verifies the bytes it receives against the recorded SHA-256 and refuses a
- * mismatch, so a copy is either exact or absent. A split backup is copied whole (its blob's
- * bytes under the new key). Returns the new object.
- */
-export async function copyBackupObject(bucket: R2Bucket, source: R2Object, toKey: string): Promise<R2Object> {
-  const opened = await openBackup(bucket, source.key);
-  if (!opened) throw new StorageUnavailableError("copy", new Error(`${source.key} vanished during the copy`));
-  return putCopy(bucket, opened, toKey, wholeMetadata(opened.entry));
-}
-
-/** A backup to copy: its entry (metadata) and a stream of its bytes (a split backup's from its blob). */
-interface OpenedBackup {
-  entry: R2Object;
-  body: ReadableStream;
-  size: number;
-}
-
-/**
- * Opens a backup for a copy; null when it is gone. A split backup whose blob is missing is a
- * failure (503), never "gone": its entry must not be dropped as if the backup had been moved.
- */
-async function openBackup(bucket: R2Bucket, key: string): Promise<OpenedBackup | null> {
-  const entry = await getObject(bucket, key);
-  if (!entry || !isSplitBackup(entry)) return entry && { entry, body: entry.body, size: entry.size };
-  await entry.body.cancel();
-  const blob = await getObject(bucket, blobKeyOf(key));
-  if (!blob) throw new StorageUnavailableError("get", new Error(`the blob of ${key} is missing`));
-  return { entry, body: blob.body, size: blob.size };
-}
-
-/** A backup's custom metadata as a whole (not split) copy carries it. */
-function wholeMetadata(entry: R2Object): Record<string, string> {
-  const { blob_size: _split, ...custom } = entry.customMetadata ?? {};
-  return custom;
-}
-
-/** Why and when a backup left its system, and when the recovery window ends (RFC 3339 times). */
-export interface Removal {
-  removed_at: string;
-  removed_by: string;
-  reason: "deleted" | "pruned" | "purged";
-  erase_after: string;
-}
-
-/**
- * Copies a backup into the recovery prefix, byte-exact (R2 checks the recorded SHA-256), its
- * commit time kept in `uploaded_at` and its removal in the copy's custom metadata. Null when the
- * backup is gone. Under a bucket lock an earlier copy of the same bytes cannot be overwritten:
- * that copy is kept (10069 is "already there", when its digest is the same).
- */
-export async function copyToRecovery(bucket: R2Bucket, fromKey: string, toKey: string, removal: Removal): Promise<R2Object | null> {
-  const source = await openBackup(bucket, fromKey);
-  if (!source) return null;
-  // The commit time to the millisecond, so that a restored backup sorts where it did.
-  const custom: Record<string, string> = { ...wholeMetadata(source.entry), uploaded_at: new Date(backupTime(source.entry)).toISOString(), ...removal };
-  try {
-    await putCopy(bucket, source, toKey, custom);
-  } catch (err) {
-    if (!isLockRefusal(err) || (await headObject(bucket, toKey))?.customMetadata?.sha256 !== custom.sha256) throw err;
-  }
-  return source.entry;
-}
-
-/** Copies a recovery copy back to its backup key, byte-exact, without the removal's metadata (same id, digest and commit time). Null when the copy is gone. */
-export async function copyFromRecovery(bucket: R2Bucket, fromKey: string, toKey: string): Promise<R2Object | null> {
-  const source = await openBackup(bucket, fromKey);
-  if (!source) return null;
-  const { removed_at: _a, removed_by: _b, reason: _c, erase_after: _d, ...custom } = wholeMetadata(source.entry);
-  return putCopy(bucket, source, toKey, custom);
-}
-
-function putCopy(bucket: R2Bucket, source: OpenedBackup, toKey: string, customMetadata: Record<string, string>): Promise<R2Object> {
-  const sha256 = customMetadata.sha256;
-  if (!sha256) throw new StorageUnavailableError("copy", new Error(`${source.entry.key} has no recorded digest`));
-  return putObject(bucket, toKey, source.body, { sha256, httpMetadata: source.entry.httpMetadata, customMetadata }, source.size);
 }
 
 /** Erases objects (at most 1000 keys); returns the keys R2 refused under a bucket lock (10069), to erase later. */

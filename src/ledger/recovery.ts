@@ -5,7 +5,9 @@
 // alarm (or a retry) finishes it: nothing is lost, nothing counted twice.
 
 import { backupKey, backupKeys, recoveryKey, type SystemScope } from "../backups/keys";
-import { backupSize, backupTime, copyFromRecovery, copyToRecovery, deleteObjects, eraseObjects, headObject, type Removal } from "../backups/store";
+import { backupSize, backupTime } from "../backups/backup-object";
+import { copyFromRecovery, copyToRecovery, type Removal } from "../backups/copies";
+import { deleteObjects, eraseObjects, headObject } from "../backups/store";
 import { eraseAfter } from "../config";
 import { recordAuditQuietly } from "../operator/audit";
 import { log } from "../platform/log";
